@@ -131,7 +131,6 @@ async fn one_request_at_start_with_expected_query_and_result() {
 
 #[tokio::test]
 async fn disabled_makes_no_request() {
-    // Tests share one process, so whether a TLS provider exists is not controlled here.
     let (base, mut rx) = serve("200 OK", OUTDATED).await;
     let checker = Checker::new(&params(&base), true).unwrap();
     assert!(checker.is_disabled());

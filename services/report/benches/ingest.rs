@@ -11,14 +11,17 @@ fn decode_and_merge(c: &mut Criterion) {
     let bytes = pb::Report::from(&host).encode_to_vec();
     let mut g = c.benchmark_group("ingest");
     g.throughput(Throughput::Elements(1));
-    g.bench_function(BenchmarkId::new("decode_convert_merge_300_nodes", bytes.len()), |b| {
-        let mut tenant = synthetic::fleet(10, 1_000);
-        b.iter(|| {
-            let wire = pb::Report::decode(bytes.as_slice()).expect("decode");
-            let r = Report::try_from(wire).expect("valid");
-            tenant.merge_from(&r);
-        })
-    });
+    g.bench_function(
+        BenchmarkId::new("decode_convert_merge_300_nodes", bytes.len()),
+        |b| {
+            let mut tenant = synthetic::fleet(10, 1_000);
+            b.iter(|| {
+                let wire = pb::Report::decode(bytes.as_slice()).expect("decode");
+                let r = Report::try_from(wire).expect("valid");
+                tenant.merge_from(&r);
+            })
+        },
+    );
     g.bench_function("decode_convert_300_nodes", |b| {
         b.iter(|| {
             let wire = pb::Report::decode(bytes.as_slice()).expect("decode");

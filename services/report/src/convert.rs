@@ -179,7 +179,10 @@ fn node_from_pb(kind: Kind, n: pb::Node) -> Result<Node, ConvertError> {
         let mut samples: Vec<Sample> = Vec::with_capacity(m.samples.len());
         for s in m.samples {
             if !s.value.is_finite() {
-                return Err(ConvertError::NonFiniteMetric(truncate_for_error(&id), m.key));
+                return Err(ConvertError::NonFiniteMetric(
+                    truncate_for_error(&id),
+                    m.key,
+                ));
             }
             samples.push(Sample {
                 timestamp: s.timestamp_ms,
@@ -187,7 +190,10 @@ fn node_from_pb(kind: Kind, n: pb::Node) -> Result<Node, ConvertError> {
             });
         }
         if !m.min.is_finite() || !m.max.is_finite() {
-            return Err(ConvertError::NonFiniteMetric(truncate_for_error(&id), m.key));
+            return Err(ConvertError::NonFiniteMetric(
+                truncate_for_error(&id),
+                m.key,
+            ));
         }
         // Probes send samples in order; sort anyway so merge can rely on it.
         samples.sort_by_key(|s| s.timestamp);
@@ -323,7 +329,10 @@ pub fn removed_to_pb(delta: &Delta) -> Vec<pb::RemovedNodes> {
 }
 
 /// Builds a domain delta from a wire report and its removed lists.
-pub fn delta_from_pb(report: pb::Report, removed: Vec<pb::RemovedNodes>) -> Result<Delta, ConvertError> {
+pub fn delta_from_pb(
+    report: pb::Report,
+    removed: Vec<pb::RemovedNodes>,
+) -> Result<Delta, ConvertError> {
     let report = Report::try_from(report)?;
     let mut out = BTreeMap::new();
     for r in removed {

@@ -10,8 +10,8 @@ pub mod convert;
 pub mod delta;
 pub mod ids;
 pub mod keys;
-pub mod synthetic;
 mod merge;
+pub mod synthetic;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -79,7 +79,11 @@ impl Metric {
                 (Some(x), Some(y)) if x.timestamp == y.timestamp => {
                     i += 1;
                     j += 1;
-                    if x.value.total_cmp(&y.value).is_ge() { *x } else { *y }
+                    if x.value.total_cmp(&y.value).is_ge() {
+                        *x
+                    } else {
+                        *y
+                    }
                 }
                 (Some(x), Some(y)) if x.timestamp < y.timestamp => {
                     i += 1;

@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::{keys, Kind, Metric, Node, NodeId, Report};
+use crate::{Kind, Metric, Node, NodeId, Report, keys};
 
 /// Shape of one synthetic host.
 #[derive(Debug, Clone, Copy)]
@@ -66,8 +66,11 @@ pub fn host_report(i: usize, shape: HostShape, ts: i64) -> Report {
     r.add_node(h);
 
     let image = NodeId::container_image(&format!("sha256:img{}", i % 10));
-    let mut img = Node::new(image.clone(), Kind::ContainerImage)
-        .with_latest(keys::IMAGE_NAME, ts, format!("registry.example/app{}:1.0", i % 10));
+    let mut img = Node::new(image.clone(), Kind::ContainerImage).with_latest(
+        keys::IMAGE_NAME,
+        ts,
+        format!("registry.example/app{}:1.0", i % 10),
+    );
     img.add_parent(Kind::Host, host_node_id.clone());
     r.add_node(img);
 
@@ -80,7 +83,11 @@ pub fn host_report(i: usize, shape: HostShape, ts: i64) -> Report {
             .with_latest(keys::CONTAINER_ID, ts, cid.clone())
             .with_latest(keys::CONTAINER_NAME, ts, format!("app-{c}"))
             .with_latest(keys::CONTAINER_IMAGE, ts, "sha256:img")
-            .with_latest(keys::CONTAINER_IMAGE_NAME, ts, format!("registry.example/app{}:1.0", i % 10))
+            .with_latest(
+                keys::CONTAINER_IMAGE_NAME,
+                ts,
+                format!("registry.example/app{}:1.0", i % 10),
+            )
             .with_latest(keys::CONTAINER_STATE, ts, keys::state::RUNNING)
             .with_latest(keys::CONTAINER_HOSTNAME, ts, format!("app-{c}"))
             .with_latest(keys::HOST_NODE_ID, ts, host_node_id.as_str());
@@ -111,7 +118,11 @@ pub fn host_report(i: usize, shape: HostShape, ts: i64) -> Report {
         let local_pid = pids[k % pids.len().max(1)];
         let port = 30000 + k as u16;
         // Every tenth connection leaves for the Internet.
-        let (remote, remote_port) = if k % 10 == 0 { (internet, 443) } else { (next, 80) };
+        let (remote, remote_port) = if k % 10 == 0 {
+            (internet, 443)
+        } else {
+            (next, 80)
+        };
         let local = NodeId::endpoint("", me, port);
         let remote_id = NodeId::endpoint("", remote, remote_port);
         let mut ln = endpoint_node(local.clone(), &host, Some(local_pid), ts);
@@ -136,7 +147,11 @@ fn process(host: &str, pid: u32, container: Option<&str>, ts: i64) -> Node {
         .with_latest(keys::PID, ts, pid.to_string())
         .with_latest(keys::PPID, ts, "1")
         .with_latest(keys::NAME, ts, format!("worker{}", pid % 7))
-        .with_latest(keys::CMDLINE, ts, format!("/usr/bin/worker{} --serve", pid % 7))
+        .with_latest(
+            keys::CMDLINE,
+            ts,
+            format!("/usr/bin/worker{} --serve", pid % 7),
+        )
         .with_latest(keys::THREADS, ts, "4")
         .with_latest(keys::HOST_NODE_ID, ts, NodeId::host(host).as_str());
     if let Some(c) = container {

@@ -14,7 +14,11 @@ fn arb_node(kind: Kind) -> impl Strategy<Value = Node> {
         prop::collection::btree_map("[s-t]", prop::collection::btree_set("[p-r]", 0..3), 0..2),
         prop::collection::btree_set(arb_node_id(), 0..3),
         prop::collection::btree_set(arb_node_id(), 0..2),
-        prop::collection::btree_map("[u-v]", prop::collection::btree_map(0i64..5, 0u8..10, 0..3), 0..2),
+        prop::collection::btree_map(
+            "[u-v]",
+            prop::collection::btree_map(0i64..5, 0u8..10, 0..3),
+            0..2,
+        ),
     )
         .prop_map(move |(id, latest, sets, adjacency, parents, metrics)| {
             let mut n = Node::new(id, kind);
@@ -131,16 +135,28 @@ fn newer_latest_wins_and_sets_union() {
 fn metric_samples_interleave() {
     let mut a = Metric {
         samples: vec![
-            Sample { timestamp: 1, value: 1.0 },
-            Sample { timestamp: 3, value: 3.0 },
+            Sample {
+                timestamp: 1,
+                value: 1.0,
+            },
+            Sample {
+                timestamp: 3,
+                value: 3.0,
+            },
         ],
         min: 0.0,
         max: 5.0,
     };
     let b = Metric {
         samples: vec![
-            Sample { timestamp: 2, value: 2.0 },
-            Sample { timestamp: 3, value: 3.0 },
+            Sample {
+                timestamp: 2,
+                value: 2.0,
+            },
+            Sample {
+                timestamp: 3,
+                value: 3.0,
+            },
         ],
         min: 0.0,
         max: 9.0,
@@ -204,7 +220,10 @@ fn invalid_wire_reports_are_rejected() {
                 id: "h;1".into(),
                 metrics: vec![pb::Metric {
                     key: "cpu".into(),
-                    samples: vec![pb::Sample { timestamp_ms: 1, value: f64::NAN }],
+                    samples: vec![pb::Sample {
+                        timestamp_ms: 1,
+                        value: f64::NAN,
+                    }],
                     ..Default::default()
                 }],
                 ..Default::default()

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs and starts what the tests need
+# (Docker engine and a local test image), then runs formatting and lint checks, every test, and
+# the benchmarks in test mode (each benchmark once, to prove it runs; `scripts/bench.sh` measures).
+#
+# Quick when everything is already installed. Build output goes to a fixed directory outside the
+# clone (SCOPE_TARGET_DIR) so repeated runs on one machine reuse it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${SCOPE_TARGET_DIR:-${CARGO_TARGET_DIR:-$HOME/.cache/scope/target}}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+step() { echo "==> $*" >&2; }
+
+step "setting up the test environment"
+bash scripts/ensure-docker.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+if command -v cargo-nextest >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast
+else
+    cargo test --workspace --locked --no-fail-fast
+fi
+
+step "benchmarks (test mode)"
+cargo bench --workspace --locked -- --test >/dev/null
+
+step "all checks passed"

@@ -1,0 +1,145 @@
+//! Route table and the JSON handlers.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::state::ApiState;
+use crate::views::{self, QueryParams};
+use crate::{assets, ws};
+
+pub(crate) fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api", get(api_details))
+        .route("/api/topology", get(topology_list))
+        .route("/api/topology/{topology}", get(topology))
+        .route("/api/topology/{topology}/ws", get(topology_ws))
+        .route("/api/topology/{topology}/{node}", get(node))
+        .route("/api/report", get(report))
+        .route("/api/probes", get(probes))
+        .route("/api/{*rest}", get(api_not_found))
+        .fallback(assets::serve)
+        .with_state(state)
+}
+
+/// Scope's JSON responses are never cached by browsers.
+fn json_response(v: impl serde::Serialize) -> Response {
+    ([(header::CACHE_CONTROL, "no-cache")], Json(v)).into_response()
+}
+
+async fn api_details(State(st): State<ApiState>, parts: Parts) -> Result<Response, ApiError> {
+    let collector = st.collector_for(&parts)?;
+    let snap = collector.snapshot();
+    let mut body = json!({
+        "id": st.info.id,
+        "version": st.info.version,
+        "hostname": st.info.hostname,
+        "plugins": snap.report.plugins.values().collect::<Vec<_>>(),
+        "capabilities": { "historic_reports": false },
+    });
+    if let Some(nv) = st.new_version.read().expect("lock poisoned").clone() {
+        body["newVersion"] = serde_json::to_value(nv).unwrap_or(Value::Null);
+    }
+    Ok(json_response(body))
+}
+
+async fn topology_list(
+    State(st): State<ApiState>,
+    Query(params): Query<QueryParams>,
+    parts: Parts,
+) -> Result<Response, ApiError> {
+    let collector = st.collector_for(&parts)?;
+    let snap = collector.snapshot();
+    let list = st
+        .cache
+        .topology_list(collector.tenant(), &snap, &params)
+        .await?;
+    Ok(json_response(&*list))
+}
+
+async fn topology(
+    State(st): State<ApiState>,
+    Path(topology): Path<String>,
+    Query(params): Query<QueryParams>,
+    parts: Parts,
+) -> Result<Response, ApiError> {
+    let collector = st.collector_for(&parts)?;
+    let snap = collector.snapshot();
+    let rendered = st
+        .cache
+        .topology(collector.tenant(), &snap, &topology, &params)
+        .await?;
+    Ok(json_response(json!({ "nodes": &rendered.nodes })))
+}
+
+async fn topology_ws(
+    State(st): State<ApiState>,
+    Path(topology): Path<String>,
+    Query(params): Query<QueryParams>,
+    parts: Parts,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let collector = st.collector_for(&parts)?;
+    // Validate before upgrading, so a bad request gets a plain HTTP error.
+    views::check_topology(&topology, &params)?;
+    let interval = views::min_interval(&params)?;
+    let cache = st.cache.clone();
+    Ok(upgrade
+        .on_upgrade(move |socket| ws::serve(socket, collector, cache, topology, params, interval)))
+}
+
+async fn node(
+    State(st): State<ApiState>,
+    Path((topology, node)): Path<(String, String)>,
+    Query(params): Query<QueryParams>,
+    parts: Parts,
+) -> Result<Response, ApiError> {
+    let collector = st.collector_for(&parts)?;
+    let snap = collector.snapshot();
+    let details = views::node_details(&snap, &topology, &node, &params).await?;
+    Ok(json_response(json!({ "node": details })))
+}
+
+async fn report(State(st): State<ApiState>, parts: Parts) -> Result<Response, ApiError> {
+    let collector = st.collector_for(&parts)?;
+    let snap = collector.snapshot();
+    let report = snap.report.clone();
+    // Serialising a large report takes a while; keep it off the async workers.
+    let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&*report))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn probes(
+    State(st): State<ApiState>,
+    Query(params): Query<BTreeMap<String, String>>,
+    parts: Parts,
+) -> Result<Response, ApiError> {
+    let collector = st.collector_for(&parts)?;
+    let snap = collector.snapshot();
+    if params.contains_key("sparse") {
+        return Ok(json_response(!snap.probes.is_empty()));
+    }
+    Ok(json_response(&*snap.probes))
+}
+
+async fn api_not_found(Path(rest): Path<String>) -> ApiError {
+    ApiError::NotFound(format!("no API route /api/{rest}"))
+}

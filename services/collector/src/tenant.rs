@@ -1,0 +1,411 @@
+//! The tenant actor and the registry of tenants.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use scope_render::networks::LocalNetworks;
+use scope_report::{Millis, Report, now_millis};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, info};
+
+use crate::probe_state::{ApplyError, ProbeReports, ProbeUpdate};
+
+/// A tenant (organisation). Always resolved from credentials, never from client input.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// Wraps a tenant id taken from a credential store.
+    pub fn new(id: impl Into<String>) -> TenantId {
+        TenantId(id.into())
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TenantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Collector settings.
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    /// How long a silent probe's report stays in the merged report (Scope's `--app.window`).
+    pub window: Duration,
+    /// Least time between two merges of a tenant's report; reports arriving in between are merged
+    /// together. Shortcut reports use `shortcut_merge_delay` instead.
+    pub merge_interval: Duration,
+    /// Delay before merging after a shortcut report (batches bursts of Docker events).
+    pub shortcut_merge_delay: Duration,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            window: Duration::from_secs(15),
+            merge_interval: Duration::from_millis(500),
+            shortcut_merge_delay: Duration::from_millis(50),
+        }
+    }
+}
+
+/// What a probe said about itself when it connected.
+#[derive(Debug, Clone)]
+pub struct Hello {
+    /// Probe id (random per probe process).
+    pub probe_id: String,
+    /// Host name.
+    pub hostname: String,
+    /// Probe version.
+    pub version: String,
+    /// Capabilities.
+    pub capabilities: Vec<String>,
+}
+
+/// What the app knows about a probe, as `/api/probes` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeInfo {
+    /// Probe id.
+    pub id: String,
+    /// Host name.
+    pub hostname: String,
+    /// Probe version.
+    pub version: String,
+    /// Capabilities announced in the hello.
+    pub capabilities: Vec<String>,
+    /// Whether its stream is open now.
+    pub connected: bool,
+    /// When the app first saw it (ms).
+    #[serde(rename = "firstSeen")]
+    pub first_seen: Millis,
+    /// When its last report arrived (ms).
+    #[serde(rename = "lastSeen")]
+    pub last_seen: Millis,
+    /// Reports received.
+    #[serde(rename = "reportsReceived")]
+    pub reports_received: u64,
+    /// Reports the probe says it could not send.
+    #[serde(rename = "droppedReports")]
+    pub dropped_reports: u64,
+    /// Times it connected after the first time.
+    pub reconnects: u64,
+}
+
+/// A tenant's merged state at one moment. Cheap to clone (all `Arc`s).
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Increases with every change; renderers cache on it.
+    pub version: u64,
+    /// All probes' reports merged.
+    pub report: Arc<Report>,
+    /// The tenant's local networks (trie), rebuilt only when they change.
+    pub networks: Arc<LocalNetworks>,
+    /// Probes, connected or fading out.
+    pub probes: Arc<Vec<ProbeInfo>>,
+}
+
+enum Command {
+    Connected(Hello),
+    Update {
+        probe_id: String,
+        update: ProbeUpdate,
+        dropped_reports: u64,
+        reply: oneshot::Sender<Result<(), ApplyError>>,
+    },
+    Disconnected(String),
+}
+
+/// Handle to one tenant's actor.
+#[derive(Clone)]
+pub struct TenantCollector {
+    tenant: TenantId,
+    tx: mpsc::Sender<Command>,
+    snapshot: watch::Receiver<Snapshot>,
+}
+
+impl TenantCollector {
+    /// Starts the actor for `tenant`. It stops when every handle is dropped.
+    pub fn spawn(tenant: TenantId, config: CollectorConfig) -> TenantCollector {
+        let (tx, rx) = mpsc::channel(256);
+        let (snap_tx, snapshot) = watch::channel(Snapshot::default());
+        let actor = Actor {
+            tenant: tenant.clone(),
+            config,
+            probes: BTreeMap::new(),
+            snap_tx,
+            version: 0,
+            networks_key: BTreeSet::new(),
+            networks: Arc::new(LocalNetworks::default()),
+            dirty: false,
+        };
+        tokio::spawn(actor.run(rx));
+        TenantCollector {
+            tenant,
+            tx,
+            snapshot,
+        }
+    }
+
+    /// The tenant.
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// A probe opened its stream.
+    pub async fn connected(&self, hello: Hello) {
+        let _ = self.tx.send(Command::Connected(hello)).await;
+    }
+
+    /// A probe's stream ended; its report fades out after the window.
+    pub async fn disconnected(&self, probe_id: &str) {
+        let _ = self
+            .tx
+            .send(Command::Disconnected(probe_id.to_owned()))
+            .await;
+    }
+
+    /// Applies a report from a probe. Waits until the actor has taken it, so a slow actor slows
+    /// its probes down (backpressure) instead of queueing without bound.
+    pub async fn update(
+        &self,
+        probe_id: &str,
+        update: ProbeUpdate,
+        dropped_reports: u64,
+    ) -> Result<(), ApplyError> {
+        let (reply, rx) = oneshot::channel();
+        let cmd = Command::Update {
+            probe_id: probe_id.to_owned(),
+            update,
+            dropped_reports,
+            reply,
+        };
+        if self.tx.send(cmd).await.is_err() {
+            return Err(ApplyError::UnknownProbe(probe_id.to_owned()));
+        }
+        rx.await
+            .unwrap_or_else(|_| Err(ApplyError::UnknownProbe(probe_id.to_owned())))
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot.borrow().clone()
+    }
+
+    /// A receiver that wakes on every new snapshot.
+    pub fn subscribe(&self) -> watch::Receiver<Snapshot> {
+        self.snapshot.clone()
+    }
+}
+
+struct ProbeEntry {
+    info: ProbeInfo,
+    reports: ProbeReports,
+    /// When the stream ended, if it has.
+    disconnected_at: Option<Millis>,
+    /// Silent for longer than the window: left out of the merged report.
+    stale: bool,
+}
+
+struct Actor {
+    tenant: TenantId,
+    config: CollectorConfig,
+    probes: BTreeMap<String, ProbeEntry>,
+    snap_tx: watch::Sender<Snapshot>,
+    version: u64,
+    networks_key: BTreeSet<String>,
+    networks: Arc<LocalNetworks>,
+    dirty: bool,
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let mut fade = tokio::time::interval(Duration::from_secs(1));
+        fade.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_merge: Option<tokio::time::Instant> = None;
+        let mut last_merge = tokio::time::Instant::now() - self.config.merge_interval;
+        loop {
+            let merge_at = next_merge;
+            tokio::select! {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else { break };
+                    let urgent = self.handle(cmd);
+                    if self.dirty {
+                        let earliest = if urgent {
+                            tokio::time::Instant::now() + self.config.shortcut_merge_delay
+                        } else {
+                            last_merge + self.config.merge_interval
+                        };
+                        next_merge = Some(match next_merge {
+                            Some(t) => t.min(earliest),
+                            None => earliest,
+                        });
+                    }
+                }
+                _ = async { tokio::time::sleep_until(merge_at.unwrap_or_else(tokio::time::Instant::now)).await }, if merge_at.is_some() => {
+                    self.publish();
+                    last_merge = tokio::time::Instant::now();
+                    next_merge = None;
+                }
+                _ = fade.tick() => {
+                    if self.expire(now_millis()) {
+                        self.publish();
+                        last_merge = tokio::time::Instant::now();
+                        next_merge = None;
+                    }
+                }
+            }
+        }
+        debug!(tenant = %self.tenant, "tenant collector stopped");
+    }
+
+    /// Handles one command; returns whether it asks for a prompt merge (shortcut).
+    fn handle(&mut self, cmd: Command) -> bool {
+        let now = now_millis();
+        match cmd {
+            Command::Connected(hello) => {
+                let entry = self
+                    .probes
+                    .entry(hello.probe_id.clone())
+                    .or_insert_with(|| ProbeEntry {
+                        info: ProbeInfo {
+                            id: hello.probe_id.clone(),
+                            hostname: hello.hostname.clone(),
+                            version: hello.version.clone(),
+                            capabilities: hello.capabilities.clone(),
+                            connected: false,
+                            first_seen: now,
+                            last_seen: now,
+                            reports_received: 0,
+                            dropped_reports: 0,
+                            reconnects: 0,
+                        },
+                        reports: ProbeReports::default(),
+                        disconnected_at: None,
+                        stale: false,
+                    });
+                if entry.info.reports_received > 0 || entry.disconnected_at.is_some() {
+                    entry.info.reconnects += 1;
+                }
+                entry.info.connected = true;
+                entry.info.hostname = hello.hostname;
+                entry.info.version = hello.version;
+                entry.info.capabilities = hello.capabilities;
+                entry.disconnected_at = None;
+                // A new stream starts with a full report; the old base is no longer valid.
+                entry.reports.base_seq = None;
+                info!(tenant = %self.tenant, probe_id = %entry.info.id, hostname = %entry.info.hostname, "probe connected");
+                self.dirty = true;
+                false
+            }
+            Command::Disconnected(id) => {
+                if let Some(e) = self.probes.get_mut(&id) {
+                    e.info.connected = false;
+                    e.disconnected_at = Some(now);
+                    info!(tenant = %self.tenant, probe_id = %id, "probe disconnected");
+                    self.dirty = true;
+                }
+                false
+            }
+            Command::Update {
+                probe_id,
+                update,
+                dropped_reports,
+                reply,
+            } => {
+                let Some(e) = self.probes.get_mut(&probe_id) else {
+                    let _ = reply.send(Err(ApplyError::UnknownProbe(probe_id)));
+                    return false;
+                };
+                let urgent = update.is_shortcut();
+                let since = now - self.config.window.as_millis() as Millis;
+                let res = e.reports.apply(update, since);
+                if res.is_ok() {
+                    e.stale = false;
+                    e.info.last_seen = now;
+                    e.info.reports_received += 1;
+                    e.info.dropped_reports = dropped_reports;
+                    self.dirty = true;
+                }
+                let _ = reply.send(res);
+                urgent
+            }
+        }
+    }
+
+    /// Fades out probes silent for longer than the window and forgets disconnected ones. Returns
+    /// whether the merged report must change.
+    fn expire(&mut self, now: Millis) -> bool {
+        let window = self.config.window.as_millis() as Millis;
+        let mut changed = false;
+        self.probes.retain(|_, e| {
+            let silent = now - e.info.last_seen > window;
+            if silent && !e.stale {
+                e.stale = true;
+                changed = true;
+            }
+            // A disconnected probe is forgotten once it has faded; a connected but silent one
+            // stays listed (its stream is open) but contributes nothing.
+            !(silent && !e.info.connected)
+        });
+        changed
+    }
+
+    fn publish(&mut self) {
+        self.dirty = false;
+        let mut merged = Report::new(0);
+        for e in self.probes.values().filter(|e| !e.stale) {
+            merged.merge_from(&e.reports.current);
+        }
+        let key = LocalNetworks::networks_of(&merged);
+        if key != self.networks_key {
+            self.networks = Arc::new(LocalNetworks::from_set(&key));
+            self.networks_key = key;
+        }
+        self.version += 1;
+        let probes: Vec<ProbeInfo> = self.probes.values().map(|e| e.info.clone()).collect();
+        self.snap_tx.send_replace(Snapshot {
+            version: self.version,
+            report: Arc::new(merged),
+            networks: self.networks.clone(),
+            probes: Arc::new(probes),
+        });
+    }
+}
+
+/// All tenants' collectors, created on first use.
+#[derive(Clone, Default)]
+pub struct Collectors {
+    config: Arc<CollectorConfigHolder>,
+    tenants: Arc<Mutex<HashMap<TenantId, TenantCollector>>>,
+}
+
+#[derive(Default)]
+struct CollectorConfigHolder(Option<CollectorConfig>);
+
+impl Collectors {
+    /// A registry whose tenants use `config`.
+    pub fn new(config: CollectorConfig) -> Collectors {
+        Collectors {
+            config: Arc::new(CollectorConfigHolder(Some(config))),
+            tenants: Arc::default(),
+        }
+    }
+
+    /// The collector of `tenant`, started if needed.
+    pub fn tenant(&self, tenant: &TenantId) -> TenantCollector {
+        let mut map = self.tenants.lock().expect("collector registry poisoned");
+        map.entry(tenant.clone())
+            .or_insert_with(|| {
+                TenantCollector::spawn(tenant.clone(), self.config.0.clone().unwrap_or_default())
+            })
+            .clone()
+    }
+}

@@ -1,0 +1,83 @@
+//! Service-token authentication for probes.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use scope_collector::TenantId;
+use sha2::{Digest, Sha256};
+
+/// Resolves a probe's service token to its tenant. One implementation holds the tokens of
+/// `scope launch`; the cloud tier's looks them up in its store.
+pub trait TokenResolver: Send + Sync + 'static {
+    /// The tenant owning `token`, or `None` when the token is unknown or revoked.
+    fn resolve<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Option<TenantId>> + Send + 'a>>;
+}
+
+/// SHA-256 of a token, hex-encoded. Tokens are high-entropy random strings, so a fast hash is the
+/// right tool (no salt or key stretching needed); only hashes are kept in memory or storage.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A fixed set of tokens for one tenant, held hashed.
+pub struct StaticTokens {
+    tenant: TenantId,
+    hashes: Vec<[u8; 32]>,
+}
+
+impl StaticTokens {
+    /// Tokens (in clear, e.g. generated at start) that all belong to `tenant`.
+    pub fn new<I, S>(tenant: TenantId, tokens: I) -> StaticTokens
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        StaticTokens {
+            tenant,
+            hashes: tokens
+                .into_iter()
+                .map(|t| Sha256::digest(t.as_ref().as_bytes()).into())
+                .collect(),
+        }
+    }
+}
+
+impl TokenResolver for StaticTokens {
+    fn resolve<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Option<TenantId>> + Send + 'a>> {
+        let h: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        // Compare every stored hash in full so timing does not reveal which bytes matched.
+        let found = self
+            .hashes
+            .iter()
+            .fold(false, |acc, k| acc | constant_time_eq(k, &h));
+        let tenant = found.then(|| self.tenant.clone());
+        Box::pin(async move { tenant })
+    }
+}
+
+fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn static_tokens_resolve_only_known_tokens() {
+        let t = StaticTokens::new(TenantId::new("local"), ["s3cret-token"]);
+        assert_eq!(
+            t.resolve("s3cret-token").await,
+            Some(TenantId::new("local"))
+        );
+        assert_eq!(t.resolve("s3cret-tokem").await, None);
+        assert_eq!(t.resolve("").await, None);
+        assert_eq!(hash_token("abc").len(), 64);
+    }
+}
