@@ -117,6 +117,7 @@ impl Application {
 
         let (shutdown, _) = watch::channel(false);
         let mut tasks = Vec::new();
+        let ingest = ingest.with_shutdown(shutdown.subscribe());
 
         let mut stop = shutdown.subscribe();
         tasks.push(tokio::spawn(async move {

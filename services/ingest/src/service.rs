@@ -11,7 +11,7 @@ use scope_proto::v1 as pb;
 use scope_proto::v1::probe_service_server::ProbeService;
 use scope_report::Report;
 use scope_report::convert::{ConvertError, delta_from_pb};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status, Streaming};
 use tracing::{info, warn};
@@ -50,6 +50,7 @@ pub struct IngestService {
     resolver: Arc<dyn TokenResolver>,
     collectors: Collectors,
     router: ProbeRouter,
+    shutdown: Option<watch::Receiver<bool>>,
 }
 
 impl IngestService {
@@ -65,7 +66,15 @@ impl IngestService {
             resolver,
             collectors,
             router,
+            shutdown: None,
         }
+    }
+
+    /// Ends every probe stream with UNAVAILABLE when `shutdown` turns true, so probes reconnect
+    /// (to another replica, or to this one once it is back) instead of holding dead streams.
+    pub fn with_shutdown(mut self, shutdown: watch::Receiver<bool>) -> IngestService {
+        self.shutdown = Some(shutdown);
+        self
     }
 
     /// The tonic server for this service, with the message size limit applied.
@@ -142,7 +151,13 @@ impl ProbeService for IngestService {
             config: self.config.clone(),
             tx,
         };
-        tokio::spawn(session.run(inbound, stream_id));
+        let (_never, never_rx) = watch::channel(false);
+        let shutdown = self.shutdown.clone().unwrap_or(never_rx);
+        tokio::spawn(async move {
+            // Keep the sender alive for as long as the session when there is no shutdown signal.
+            let _never = _never;
+            session.run(inbound, stream_id, shutdown).await
+        });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 }
@@ -194,9 +209,21 @@ struct Session {
 }
 
 impl Session {
-    async fn run(self, mut inbound: Streaming<pb::ProbeMessage>, stream_id: u64) {
+    async fn run(
+        self,
+        mut inbound: Streaming<pb::ProbeMessage>,
+        stream_id: u64,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         loop {
-            let msg = match inbound.message().await {
+            let next = tokio::select! {
+                m = inbound.message() => m,
+                _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                    self.reject(Status::unavailable("the app is shutting down; reconnect")).await;
+                    break;
+                }
+            };
+            let msg = match next {
                 Ok(Some(m)) => m,
                 Ok(None) => break,
                 Err(status) => {

@@ -76,6 +76,8 @@ pub const IMAGE_NAME: &str = "docker_image_name";
 pub const IMAGE_TAG: &str = "docker_image_tag";
 pub const IMAGE_SIZE: &str = "docker_image_size";
 pub const IMAGE_VIRTUAL_SIZE: &str = "docker_image_virtual_size";
+/// Latest prefix for image labels: "docker_image_label_<key>".
+pub const IMAGE_LABEL_PREFIX: &str = "docker_image_label_";
 
 /// Container states as Docker names them.
 pub mod state {

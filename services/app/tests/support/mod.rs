@@ -76,7 +76,9 @@ impl Stack {
     pub async fn start() -> Stack {
         init();
         let token = scope_app::generate_token();
-        let app = Application::start(app_options(&token)).await.expect("app starts");
+        let app = Application::start(app_options(&token))
+            .await
+            .expect("app starts");
         let probe_stop = spawn_probe(app.probe_addr(), &token, &[]);
         Stack {
             app,
@@ -159,7 +161,12 @@ impl Container {
 
     /// The container's IP on the default bridge.
     pub fn ip(&self) -> String {
-        docker(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", &self.name])
+        docker(&[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.IPAddress}}",
+            &self.name,
+        ])
     }
 
     /// `docker stop -t 1`.
@@ -170,7 +177,9 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = Command::new("docker").args(["rm", "-f", &self.name]).output();
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &self.name])
+            .output();
     }
 }
 
@@ -200,4 +209,109 @@ pub fn metadata<'a>(node: &'a Value, id: &str) -> Option<&'a str> {
         .iter()
         .find(|m| m["id"].as_str() == Some(id))?["value"]
         .as_str()
+}
+
+/// A test host in its own network namespace, reachable from this host through a veth pair at
+/// an address outside every network this host has (a documentation address, TEST-NET-3: the
+/// traffic never leaves this machine).
+pub struct NetnsHost {
+    ns: String,
+    veth: String,
+    server: std::process::Child,
+}
+
+impl NetnsHost {
+    /// The test host's address.
+    pub const OUTSIDE_IP: &'static str = "203.0.113.10";
+    /// This host's end of the veth pair (TEST-NET-2).
+    pub const INSIDE_HOST_IP: &'static str = "198.51.100.1";
+    /// The port its server listens on.
+    pub const PORT: u16 = 8080;
+
+    /// Creates the namespace, the veth pair and a TCP server (busybox nc) inside.
+    pub fn create() -> NetnsHost {
+        let tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
+        let ns = format!("scope-t-{tag}");
+        let veth = format!("sth{tag}");
+        let peer = format!("stp{tag}");
+        let sh = |cmd: String| {
+            let out = Command::new("sh").arg("-c").arg(&cmd).output().expect("sh");
+            assert!(
+                out.status.success(),
+                "`{cmd}` failed: {} (needs root and iproute2)",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        // Refuse to run where these documentation addresses are in use (they must not shadow a
+        // real gateway or peer).
+        let routes = Command::new("sh")
+            .arg("-c")
+            .arg("ip -4 addr; ip -4 route")
+            .output()
+            .expect("ip");
+        let routes = String::from_utf8_lossy(&routes.stdout);
+        for a in [Self::INSIDE_HOST_IP, Self::OUTSIDE_IP] {
+            assert!(
+                !routes.contains(a),
+                "{a} is already in use on this machine: {routes}"
+            );
+        }
+        sh(format!("ip netns add {ns}"));
+        sh(format!("ip link add {veth} type veth peer name {peer}"));
+        sh(format!("ip link set {peer} netns {ns}"));
+        sh(format!(
+            "ip addr add {}/32 dev {veth} && ip link set {veth} up",
+            Self::INSIDE_HOST_IP
+        ));
+        sh(format!("ip route add {}/32 dev {veth}", Self::OUTSIDE_IP));
+        sh(format!(
+            "ip netns exec {ns} sh -c 'ip link set lo up && ip addr add {}/32 dev {peer} && ip link set {peer} up && ip route add {}/32 dev {peer}'",
+            Self::OUTSIDE_IP,
+            Self::INSIDE_HOST_IP
+        ));
+        let server = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "busybox",
+                "nc",
+                "-l",
+                "-p",
+                &Self::PORT.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start nc in the namespace");
+        NetnsHost { ns, veth, server }
+    }
+
+    /// Opens a TCP connection from this process to the test host (retrying while the server
+    /// starts).
+    pub fn connect(&self) -> std::net::TcpStream {
+        let addr: SocketAddr = format!("{}:{}", Self::OUTSIDE_IP, Self::PORT)
+            .parse()
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+                Ok(s) => return s,
+                Err(e) if start.elapsed() > Duration::from_secs(10) => {
+                    panic!("cannot connect to the test host {addr}: {e}")
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}
+
+impl Drop for NetnsHost {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.veth])
+            .output();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+    }
 }
