@@ -383,18 +383,15 @@ impl Actor {
 /// All tenants' collectors, created on first use.
 #[derive(Clone, Default)]
 pub struct Collectors {
-    config: Arc<CollectorConfigHolder>,
+    config: Arc<CollectorConfig>,
     tenants: Arc<Mutex<HashMap<TenantId, TenantCollector>>>,
 }
-
-#[derive(Default)]
-struct CollectorConfigHolder(Option<CollectorConfig>);
 
 impl Collectors {
     /// A registry whose tenants use `config`.
     pub fn new(config: CollectorConfig) -> Collectors {
         Collectors {
-            config: Arc::new(CollectorConfigHolder(Some(config))),
+            config: Arc::new(config),
             tenants: Arc::default(),
         }
     }
@@ -403,9 +400,165 @@ impl Collectors {
     pub fn tenant(&self, tenant: &TenantId) -> TenantCollector {
         let mut map = self.tenants.lock().expect("collector registry poisoned");
         map.entry(tenant.clone())
-            .or_insert_with(|| {
-                TenantCollector::spawn(tenant.clone(), self.config.0.clone().unwrap_or_default())
-            })
+            .or_insert_with(|| TenantCollector::spawn(tenant.clone(), (*self.config).clone()))
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scope_report::{Kind, synthetic};
+
+    fn hello(id: &str) -> Hello {
+        Hello {
+            probe_id: id.into(),
+            hostname: format!("host-{id}"),
+            version: "t".into(),
+            capabilities: vec![],
+        }
+    }
+
+    fn config(window_ms: u64) -> CollectorConfig {
+        CollectorConfig {
+            window: Duration::from_millis(window_ms),
+            merge_interval: Duration::from_millis(20),
+            shortcut_merge_delay: Duration::from_millis(5),
+        }
+    }
+
+    async fn wait_for(
+        rx: &mut watch::Receiver<Snapshot>,
+        f: impl Fn(&Snapshot) -> bool,
+    ) -> Snapshot {
+        tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if f(&rx.borrow_and_update()) {
+                    return rx.borrow().clone();
+                }
+                rx.changed().await.expect("collector alive");
+            }
+        })
+        .await
+        .expect("snapshot in time")
+    }
+
+    #[tokio::test]
+    async fn merges_probes_and_fades_out_silent_ones() {
+        let c = TenantCollector::spawn(TenantId::new("t"), config(1_500));
+        let mut rx = c.subscribe();
+        let shape = synthetic::HostShape::fleet_member(2);
+        for i in 0..2 {
+            let id = format!("p{i}");
+            c.connected(hello(&id)).await;
+            let report = synthetic::host_report(i, shape, now_millis());
+            c.update(&id, ProbeUpdate::Full { seq: 1, report }, 0)
+                .await
+                .unwrap();
+        }
+        let snap = wait_for(&mut rx, |s| s.report.nodes(Kind::Host).count() == 2).await;
+        assert_eq!(snap.probes.len(), 2);
+        assert!(snap.networks.contains("10.0.0.1".parse().unwrap()));
+        assert!(!snap.networks.contains("8.8.8.8".parse().unwrap()));
+        // p1 disconnects; p0 keeps reporting. p1's host fades after the window.
+        c.disconnected("p1").await;
+        let keep_alive = {
+            let c = c.clone();
+            tokio::spawn(async move {
+                for seq in 2..20 {
+                    let report = synthetic::host_report(0, shape, now_millis());
+                    let _ = c.update("p0", ProbeUpdate::Full { seq, report }, 3).await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            })
+        };
+        let snap = wait_for(&mut rx, |s| {
+            s.report.nodes(Kind::Host).count() == 1 && s.probes.len() == 1
+        })
+        .await;
+        assert_eq!(snap.probes[0].id, "p0");
+        assert_eq!(snap.probes[0].dropped_reports, 3);
+        keep_alive.abort();
+    }
+
+    #[tokio::test]
+    async fn deltas_without_base_are_refused_and_reconnects_are_counted() {
+        let c = TenantCollector::spawn(TenantId::new("t"), config(15_000));
+        c.connected(hello("p")).await;
+        let d = scope_report::delta::diff(&Report::default(), &Report::default());
+        let err = c
+            .update(
+                "p",
+                ProbeUpdate::Delta {
+                    seq: 2,
+                    base_seq: 1,
+                    delta: d,
+                },
+                0,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApplyError::MissingBase { .. }));
+        assert!(matches!(
+            c.update(
+                "ghost",
+                ProbeUpdate::Full {
+                    seq: 1,
+                    report: Report::default()
+                },
+                0
+            )
+            .await,
+            Err(ApplyError::UnknownProbe(_))
+        ));
+        c.update(
+            "p",
+            ProbeUpdate::Full {
+                seq: 1,
+                report: Report::new(1),
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        c.disconnected("p").await;
+        c.connected(hello("p")).await;
+        let mut rx = c.subscribe();
+        let snap = wait_for(&mut rx, |s| {
+            s.probes
+                .first()
+                .is_some_and(|p| p.reconnects == 1 && p.connected)
+        })
+        .await;
+        assert_eq!(snap.probes[0].reports_received, 1);
+    }
+
+    #[tokio::test]
+    async fn registry_keeps_tenants_apart() {
+        let reg = Collectors::new(config(15_000));
+        let a = reg.tenant(&TenantId::new("a"));
+        let b = reg.tenant(&TenantId::new("b"));
+        a.connected(hello("pa")).await;
+        let report = synthetic::host_report(0, synthetic::HostShape::fleet_member(1), now_millis());
+        a.update("pa", ProbeUpdate::Full { seq: 1, report }, 0)
+            .await
+            .unwrap();
+        let mut rx = reg.tenant(&TenantId::new("a")).subscribe();
+        wait_for(&mut rx, |s| s.report.node_count() > 0).await;
+        assert_eq!(b.snapshot().report.node_count(), 0);
+        assert!(b.snapshot().probes.is_empty());
+        // Probe ids are per tenant: b cannot report as a's probe.
+        assert!(
+            b.update(
+                "pa",
+                ProbeUpdate::Full {
+                    seq: 1,
+                    report: Report::new(1)
+                },
+                0
+            )
+            .await
+            .is_err()
+        );
     }
 }
