@@ -4,7 +4,12 @@
 #
 # The test image `scope-test-busybox:latest` is built locally with `docker import` from Debian's
 # busybox-static, because no container registry is reachable from CI machines.
+#
+# With --engine-only, only the engine is installed and started (what `scripts/scope launch` needs).
 set -euo pipefail
+
+engine_only=false
+[ "${1:-}" = "--engine-only" ] && engine_only=true
 
 log() { echo "ensure-docker: $*" >&2; }
 
@@ -12,6 +17,7 @@ need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need_pkgs+=(busybox-static)
 command -v file >/dev/null 2>&1 || need_pkgs+=(file)
+command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     log "installing ${need_pkgs[*]}"
     apt-get update -qq
@@ -27,6 +33,11 @@ if ! docker info >/dev/null 2>&1; then
         sleep 0.5
     done
     docker info >/dev/null 2>&1 || { log "dockerd did not start; see /var/log/scope-dockerd.log"; exit 1; }
+fi
+
+if $engine_only; then
+    log "docker ready"
+    exit 0
 fi
 
 if ! docker image inspect scope-test-busybox:latest >/dev/null 2>&1; then
