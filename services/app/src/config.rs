@@ -103,6 +103,14 @@ pub struct AppArgs {
     /// Where to ask whether a newer version exists. Set CHECKPOINT_DISABLE to skip the check.
     #[arg(long, env = "SCOPE_CHECKPOINT_URL", default_value = scope_checkpoint::DEFAULT_CHECKPOINT_URL)]
     pub checkpoint_url: String,
+
+    /// Certificate chain (PEM) for serving probe ingest over TLS (probes then use https://).
+    #[arg(long, env = "SCOPE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// Private key (PEM) matching --tls-cert.
+    #[arg(long, env = "SCOPE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// Settings of `scope launch`.

@@ -39,6 +39,38 @@ pub struct AppOptions {
     pub max_nodes_per_report: usize,
     /// Checkpoint base URL; `None` when checkpoint is disabled.
     pub checkpoint_url: Option<String>,
+    /// Certificate and key (PEM) to serve probe ingest over TLS; plain HTTP/2 when `None`.
+    pub ingest_tls: Option<TlsIdentity>,
+}
+
+/// A TLS certificate chain and its private key, both PEM.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    /// Certificate chain (PEM).
+    pub cert_pem: Vec<u8>,
+    /// Private key (PEM).
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsIdentity(<elided>)")
+    }
+}
+
+impl TlsIdentity {
+    /// Reads the certificate and key files.
+    pub fn from_files(
+        cert: &std::path::Path,
+        key: &std::path::Path,
+    ) -> anyhow::Result<TlsIdentity> {
+        Ok(TlsIdentity {
+            cert_pem: std::fs::read(cert)
+                .with_context(|| format!("cannot read TLS certificate {}", cert.display()))?,
+            key_pem: std::fs::read(key)
+                .with_context(|| format!("cannot read TLS key {}", key.display()))?,
+        })
+    }
 }
 
 /// Refuses to expose the API beyond this machine while it has no authentication.
@@ -119,9 +151,16 @@ impl Application {
         let mut tasks = Vec::new();
         let ingest = ingest.with_shutdown(shutdown.subscribe());
 
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = &opts.ingest_tls {
+            let identity = tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem);
+            server = server
+                .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                .context("invalid TLS certificate or key for probe ingest")?;
+        }
         let mut stop = shutdown.subscribe();
         tasks.push(tokio::spawn(async move {
-            let res = tonic::transport::Server::builder()
+            let res = server
                 .http2_keepalive_interval(Some(Duration::from_secs(30)))
                 .http2_keepalive_timeout(Some(Duration::from_secs(20)))
                 .add_service(ingest.into_server())

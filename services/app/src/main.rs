@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use scope_app::config::{AppArgs, Cli, Command, LaunchArgs, LogFormat};
-use scope_app::{AppOptions, Application, generate_token};
+use scope_app::{AppOptions, Application, TlsIdentity, generate_token};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -60,9 +60,14 @@ async fn app(args: AppArgs) -> anyhow::Result<()> {
         );
         tokens.push(t);
     }
+    let ingest_tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some(TlsIdentity::from_files(c, k)?),
+        _ => None,
+    };
     let app = Application::start(AppOptions {
         listen: args.listen,
         probe_listen: args.probe_listen,
+        ingest_tls,
         tokens,
         window: args.window,
         max_message_size: args.max_message_size,
@@ -89,6 +94,7 @@ async fn launch(args: LaunchArgs) -> anyhow::Result<()> {
     let app = Application::start(AppOptions {
         listen: args.listen,
         probe_listen,
+        ingest_tls: None,
         tokens: vec![token.clone()],
         window: args.window,
         max_message_size: 16 << 20,

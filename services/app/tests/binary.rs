@@ -46,7 +46,10 @@ fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
         if let Some(s) = child.try_wait().expect("wait") {
             return s;
         }
-        assert!(start.elapsed() < within, "process did not exit within {within:?}");
+        assert!(
+            start.elapsed() < within,
+            "process did not exit within {within:?}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -108,13 +111,17 @@ impl CheckpointServer {
         let seen = requests.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let seen = seen.clone();
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 8192];
                     let n = sock.read(&mut buf).await.unwrap_or(0);
                     let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                    seen.lock().unwrap().push(head.lines().next().unwrap_or("").to_owned());
+                    seen.lock()
+                        .unwrap()
+                        .push(head.lines().next().unwrap_or("").to_owned());
                     let body = r#"{"product":"scope","current_version":"9.9.9","current_download_url":"https://example.invalid/scope","outdated":true}"#;
                     let resp = format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -172,17 +179,28 @@ async fn the_probe_checks_for_a_new_version_once_at_start() {
     })
     .await;
     assert!(line.starts_with("GET /v1/check/scope-probe?"), "{line}");
-    for key in ["version=", "arch=", "os=linux", "signature=", "flag_kernel-version=", "flag_os=linux"] {
+    for key in [
+        "version=",
+        "arch=",
+        "os=linux",
+        "signature=",
+        "flag_kernel-version=",
+        "flag_os=linux",
+    ] {
         assert!(line.contains(key), "{key} missing from {line}");
     }
-    eventually(Duration::from_secs(10), "the update notice in the log", || async {
-        lines
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("9.9.9 is available"))
-            .then_some(())
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the update notice in the log",
+        || async {
+            lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains("9.9.9 is available"))
+                .then_some(())
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(server.requests().len(), 1, "exactly one request at start");

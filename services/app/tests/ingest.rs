@@ -344,3 +344,44 @@ async fn a_probe_survives_an_app_restart() {
     let hosts = get_json(app.http_addr(), "/api/topology/hosts").await;
     assert!(!hosts["nodes"].as_object().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_report_over_tls_with_a_private_ca() {
+    init();
+    let dir = std::env::temp_dir().join(format!("scope-tls-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    let cert = params.self_signed(&key).unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, cert.pem()).unwrap();
+
+    let token = scope_app::generate_token();
+    let mut opts = app_options(&token);
+    opts.ingest_tls = Some(scope_app::TlsIdentity {
+        cert_pem: cert.pem().into_bytes(),
+        key_pem: key.serialize_pem().into_bytes(),
+    });
+    let app = scope_app::Application::start(opts).await.unwrap();
+    let port = app.probe_addr().port();
+    let ca = ca_file.to_str().unwrap();
+
+    // Without the CA the certificate is not trusted, and plain HTTP/2 is not TLS: neither gets in.
+    let url = format!("https://localhost:{port}");
+    let _untrusted = spawn_probe_to(&url, &token, &["--no-docker"]);
+    let _plain = spawn_probe(app.probe_addr(), &token, &["--no-docker"]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        get_json(app.http_addr(), "/api/probes").await,
+        serde_json::json!([])
+    );
+
+    let _trusted = spawn_probe_to(&url, &token, &["--no-docker", "--ca-file", ca]);
+    eventually(Duration::from_secs(10), "the probe over TLS", || async {
+        let p = get_json(app.http_addr(), "/api/probes").await;
+        (p.as_array()?.len() == 1 && p[0]["reportsReceived"].as_u64()? > 0).then_some(())
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -61,6 +61,7 @@ pub fn app_options(token: &str) -> AppOptions {
         max_message_size: 16 << 20,
         max_nodes_per_report: 50_000,
         checkpoint_url: None,
+        ingest_tls: None,
     }
 }
 
@@ -98,6 +99,11 @@ impl Stack {
 
 /// Starts an in-process probe reporting to `addr` with `token`, publishing quickly.
 pub fn spawn_probe(addr: SocketAddr, token: &str, extra: &[&str]) -> watch::Sender<bool> {
+    spawn_probe_to(&format!("http://{addr}"), token, extra)
+}
+
+/// Starts an in-process probe reporting to the app at `url`.
+pub fn spawn_probe_to(url: &str, token: &str, extra: &[&str]) -> watch::Sender<bool> {
     let mut args = vec![
         "probe".to_owned(),
         "--service-token".to_owned(),
@@ -108,7 +114,7 @@ pub fn spawn_probe(addr: SocketAddr, token: &str, extra: &[&str]) -> watch::Send
         "500ms".to_owned(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    args.push(format!("http://{addr}"));
+    args.push(url.to_owned());
     let cfg = scope_probe::config::ProbeConfig::parse_args(args).expect("probe args");
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
