@@ -1,0 +1,292 @@
+//! TCP connections as endpoint nodes, per network namespace so connections inside containers are
+//! seen too.
+//!
+//! Each namespace's TCP table is cached and re-read only when its counters move (see `tcp_tables`),
+//! and sockets are attributed to processes through a cache of fd links (see `owners`). Both
+//! expensive parts share a CPU budget ([`ConnectionConfig::cpu_share`]): on a host where many
+//! namespaces churn at once, the longest-stale are read first and the rest wait for later ticks.
+//!
+//! Listening sockets decide direction: a connection whose local port is listened on in the same
+//! namespace is inbound (the remote end points at the local end), otherwise outbound (the local
+//! end points at the remote end); when neither port is listened on, the lower port is taken as the
+//! server's, as Scope does. Both ends become endpoint nodes; the local end carries its
+//! namespace and, when its owner is known, its pid and host.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use scope_report::{Kind, Millis, Node, NodeId, keys};
+
+use crate::owners::{Allowance, SocketOwners};
+use crate::process::ProcessTable;
+use crate::read::Reader;
+use crate::tcp_tables::Tables;
+use crate::{Error, ProcFs};
+
+pub use crate::owners::ResolveStats;
+
+/// Default cap on endpoint nodes per report.
+pub const DEFAULT_MAX_ENDPOINTS: usize = 10_000;
+/// Default cap on fd symlinks read per tick to attribute sockets to processes.
+pub const DEFAULT_MAX_FD_LINKS_PER_TICK: usize = 20_000;
+/// Default average share of one core for table re-reads and fd scans.
+pub const DEFAULT_CPU_SHARE: f64 = 0.005;
+
+/// Unused budget accumulates for at most this long.
+const BUDGET_BURST: Duration = Duration::from_secs(2);
+
+/// What the caller decides about endpoint nodes.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Host id: the scope of host-local addresses, and part of loopback scopes.
+    pub host_id: String,
+    /// At most this many endpoint nodes per report; connections beyond it are counted in
+    /// [`ConnectionScan::truncated`] and left out.
+    pub max_endpoints: usize,
+    /// At most this many fd symlinks read per tick to find socket owners; the rest waits for
+    /// the next tick.
+    pub max_fd_links_per_tick: usize,
+    /// Average share of one core that the expensive parts may use: TCP table re-reads and fd
+    /// scans for socket owners (0.005 = 0.5%). Unused budget accumulates for two seconds.
+    /// Startup is not charged: a namespace never read is read at once, and the first tick scans
+    /// fds without a time limit, so everything is attributed at startup. After that, work beyond
+    /// the budget waits for the next ticks (see [`ConnectionScan::tables_stale`]).
+    pub cpu_share: f64,
+    /// Read TCP tables through sock_diag netlink, falling back to `/proc/PID/net/tcp{,6}` where
+    /// that is not permitted. Off: always the proc files.
+    pub netlink: bool,
+}
+
+impl ConnectionConfig {
+    /// Defaults for `host_id`.
+    pub fn new(host_id: impl Into<String>) -> ConnectionConfig {
+        ConnectionConfig {
+            host_id: host_id.into(),
+            max_endpoints: DEFAULT_MAX_ENDPOINTS,
+            max_fd_links_per_tick: DEFAULT_MAX_FD_LINKS_PER_TICK,
+            cpu_share: DEFAULT_CPU_SHARE,
+            netlink: true,
+        }
+    }
+}
+
+/// The result of one [`ConnectionCollector::collect`].
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionScan {
+    /// Endpoint nodes, unique by id.
+    pub nodes: Vec<Node>,
+    /// Established connections seen (including truncated ones).
+    pub connections: usize,
+    /// Connections left out because of [`ConnectionConfig::max_endpoints`].
+    pub truncated: usize,
+    /// Network namespaces with at least one process.
+    pub namespaces: usize,
+    /// Namespaces whose TCP tables were read this tick.
+    pub tables_read: usize,
+    /// Namespaces whose tables changed but were not re-read this tick (budget); their
+    /// connections are as of an earlier tick.
+    pub tables_stale: usize,
+    /// Namespaces read through netlink (the others through proc files), of `tables_read`.
+    pub tables_read_netlink: usize,
+    /// Time spent reading tables this tick, in seconds.
+    pub tables_seconds: f64,
+    /// Socket-owner resolution counters (the costly part).
+    pub owners: ResolveStats,
+}
+
+/// Where an address means the same thing, which decides the scope part of its endpoint ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressScope {
+    /// Loopback: private to one network namespace of one host.
+    Loopback,
+    /// Private to this host (e.g. a Docker bridge network), as the caller's predicate says.
+    Host,
+    /// The same everywhere.
+    Global,
+}
+
+impl AddressScope {
+    /// The scope of `ip`. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`, how dual-stack sockets
+    /// show IPv4 peers) count as the IPv4 address.
+    pub fn of(ip: IpAddr, is_host_local: &dyn Fn(IpAddr) -> bool) -> AddressScope {
+        let ip = ip.to_canonical();
+        if ip.is_loopback() {
+            AddressScope::Loopback
+        } else if is_host_local(ip) {
+            AddressScope::Host
+        } else {
+            AddressScope::Global
+        }
+    }
+}
+
+/// Reads TCP tables and produces endpoint nodes.
+#[derive(Debug)]
+pub struct ConnectionCollector {
+    reader: Reader,
+    config: ConnectionConfig,
+    host_node_id: String,
+    tables: Tables,
+    owners: SocketOwners,
+    tick: u64,
+    tick_at: Option<Instant>,
+    /// CPU budget left for table re-reads and fd scans, in seconds (negative after a burst).
+    budget: f64,
+    loopback_scopes: HashMap<u64, String>,
+    /// Pids by namespace, rebuilt each tick.
+    groups: BTreeMap<u64, Vec<u32>>,
+}
+
+impl ConnectionCollector {
+    /// A collector reading `procfs`.
+    pub fn new(procfs: &ProcFs, config: ConnectionConfig) -> ConnectionCollector {
+        ConnectionCollector {
+            reader: Reader::new(procfs.root()),
+            host_node_id: NodeId::host(&config.host_id).as_str().to_owned(),
+            tables: Tables::new(config.netlink),
+            budget: config.cpu_share * BUDGET_BURST.as_secs_f64(),
+            config,
+            owners: SocketOwners::default(),
+            tick: 0,
+            tick_at: None,
+            loopback_scopes: HashMap::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+
+    /// Endpoint nodes for the established TCP connections of every namespace the processes in
+    /// `processes` are in, stamped `now`. `is_host_local(ip)` says whether an address is private
+    /// to this host (a Docker bridge network), which scopes its endpoints by host id.
+    ///
+    /// Namespaces whose tables cannot be read are skipped (logged at debug level), so this
+    /// does not fail today; the `Result` leaves room for failures that should stop a report.
+    pub fn collect(
+        &mut self,
+        now: Millis,
+        processes: &ProcessTable,
+        is_host_local: &dyn Fn(IpAddr) -> bool,
+    ) -> Result<ConnectionScan, Error> {
+        self.tick += 1;
+        let tick_at = Instant::now();
+        if let Some(prev) = self.tick_at {
+            let share = self.config.cpu_share;
+            let cap = share * BUDGET_BURST.as_secs_f64();
+            self.budget = (self.budget + share * (tick_at - prev).as_secs_f64()).min(cap);
+        }
+        self.tick_at = Some(tick_at);
+
+        self.group_namespaces(processes);
+        let tables = self
+            .tables
+            .refresh(&mut self.reader, &self.groups, &mut self.budget);
+        // Startup is a one-time cost, not charged: the budget is for keeping up.
+        let seconds = (self.tick > 1).then_some(self.budget);
+        let owners = self.owners.resolve(
+            self.tick,
+            &mut self.reader,
+            processes,
+            &self.groups,
+            self.tables.established(),
+            self.tables.live(),
+            Allowance::new(self.config.max_fd_links_per_tick, seconds),
+        );
+        if self.tick > 1 {
+            self.budget -= owners.seconds;
+        }
+        let mut scan = ConnectionScan {
+            connections: self.tables.connections(),
+            namespaces: self.groups.len(),
+            tables_read: tables.read,
+            tables_read_netlink: tables.read_netlink,
+            tables_stale: tables.stale,
+            tables_seconds: tables.seconds,
+            owners,
+            ..ConnectionScan::default()
+        };
+        self.emit(now, is_host_local, &mut scan);
+        Ok(scan)
+    }
+
+    fn emit(
+        &mut self,
+        now: Millis,
+        is_host_local: &dyn Fn(IpAddr) -> bool,
+        scan: &mut ConnectionScan,
+    ) {
+        let capacity = (scan.connections * 2).min(self.config.max_endpoints);
+        let mut nodes: HashMap<NodeId, Node> = HashMap::with_capacity(capacity);
+        // Namespaces in a fixed order, so truncation drops the same connections every tick.
+        for &netns in self.groups.keys() {
+            let netns_value = netns.to_string();
+            for sock in self.tables.of(netns) {
+                let (local_id, remote_id) = sock.ids(
+                    &self.config.host_id,
+                    &mut self.loopback_scopes,
+                    netns,
+                    is_host_local,
+                );
+                let new = usize::from(!nodes.contains_key(&local_id))
+                    + usize::from(!nodes.contains_key(&remote_id));
+                if nodes.len() + new > self.config.max_endpoints {
+                    scan.truncated += 1;
+                    continue;
+                }
+                let local = nodes
+                    .entry(local_id.clone())
+                    .or_insert_with(|| Node::new(local_id.clone(), Kind::Endpoint));
+                local.set_latest(keys::NETNS, now, netns_value.as_str());
+                if let Some(pid) = self.owners.owner(sock.inode) {
+                    local.set_latest(keys::PID, now, pid.to_string());
+                    local.set_latest(keys::HOST_NODE_ID, now, self.host_node_id.as_str());
+                }
+                if !sock.inbound {
+                    local.adjacency.insert(remote_id.clone());
+                }
+                let remote = nodes
+                    .entry(remote_id.clone())
+                    .or_insert_with(|| Node::new(remote_id, Kind::Endpoint));
+                if sock.inbound {
+                    remote.adjacency.insert(local_id);
+                }
+            }
+        }
+        scan.nodes = nodes.into_values().collect();
+    }
+
+    fn group_namespaces(&mut self, processes: &ProcessTable) {
+        self.groups.values_mut().for_each(Vec::clear);
+        for p in processes.iter() {
+            if let Some(ns) = p.netns {
+                self.groups.entry(ns).or_default().push(p.pid);
+            }
+        }
+        self.groups.retain(|_, pids| !pids.is_empty());
+        // Lowest pid first: usually the namespace's oldest, longest-lived process.
+        self.groups.values_mut().for_each(|v| v.sort_unstable());
+        let groups = &self.groups;
+        self.loopback_scopes.retain(|ns, _| groups.contains_key(ns));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_scopes() {
+        let docker = |ip: IpAddr| match ip {
+            IpAddr::V4(v4) => v4.octets()[..2] == [172, 17],
+            IpAddr::V6(_) => false,
+        };
+        let scope = |s: &str| AddressScope::of(s.parse().unwrap(), &docker);
+        assert_eq!(scope("127.0.0.1"), AddressScope::Loopback);
+        assert_eq!(scope("127.1.2.3"), AddressScope::Loopback);
+        assert_eq!(scope("::1"), AddressScope::Loopback);
+        assert_eq!(scope("::ffff:127.0.0.1"), AddressScope::Loopback);
+        assert_eq!(scope("172.17.0.2"), AddressScope::Host);
+        assert_eq!(scope("::ffff:172.17.0.2"), AddressScope::Host);
+        assert_eq!(scope("93.184.216.34"), AddressScope::Global);
+        assert_eq!(scope("2001:db8::1"), AddressScope::Global);
+    }
+}
