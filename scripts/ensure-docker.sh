@@ -18,6 +18,7 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static || need_pkgs+=(busybox-static)
 command -v file >/dev/null 2>&1 || need_pkgs+=(file)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     log "installing ${need_pkgs[*]}"
     apt-get update -qq

@@ -33,6 +33,9 @@ pub const DEFAULT_MAX_FD_LINKS_PER_TICK: usize = 20_000;
 /// Default average share of one core for table re-reads and fd scans.
 pub const DEFAULT_CPU_SHARE: f64 = 0.005;
 
+/// CPU time owner scans may use per tick whatever the budget says.
+const OWNER_FLOOR: Duration = Duration::from_millis(2);
+
 /// Unused budget accumulates for at most this long.
 const BUDGET_BURST: Duration = Duration::from_secs(2);
 
@@ -180,8 +183,10 @@ impl ConnectionCollector {
         let tables = self
             .tables
             .refresh(&mut self.reader, &self.groups, &mut self.budget);
-        // Startup is a one-time cost, not charged: the budget is for keeping up.
-        let seconds = (self.tick > 1).then_some(self.budget);
+        // Startup is a one-time cost, not charged: the budget is for keeping up. Owner scans get
+        // a small floor even when table re-reads used the whole budget, so on a host whose tables
+        // churn every tick new connections still get their processes (a little later).
+        let seconds = (self.tick > 1).then_some(self.budget.max(OWNER_FLOOR.as_secs_f64()));
         let owners = self.owners.resolve(
             self.tick,
             &mut self.reader,

@@ -66,15 +66,16 @@ async fn a_started_container_appears_and_a_stopped_one_goes() {
     assert_eq!(status, 404);
 }
 
-/// A server container whose CGI answer takes 3 s, so each request holds a TCP connection open
-/// long enough for a 500 ms scan to see it established.
+/// A server container whose CGI answer takes 20 s, so each request holds a TCP connection open
+/// long enough for the probe to see it established and find which processes own it (the probe
+/// caps the CPU it spends finding socket owners, so very short connections may go unattributed).
 fn slow_server() -> Container {
     Container::run(
         "scope-e2e-server",
         &[
             "sh",
             "-c",
-            "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\nsleep 3\\necho done\\n' > /www/cgi-bin/slow && chmod +x /www/cgi-bin/slow && exec httpd -f -p 80 -h /www",
+            "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\nsleep 20\\necho done\\n' > /www/cgi-bin/slow && chmod +x /www/cgi-bin/slow && exec httpd -f -p 80 -h /www",
         ],
     )
 }
@@ -117,7 +118,7 @@ async fn connections_between_containers_are_edges_in_containers_and_processes() 
     .await;
     // In processes: a wget process in the client container connects to an httpd process.
     eventually(
-        Duration::from_secs(20),
+        Duration::from_secs(30),
         "an edge wget -> httpd in processes",
         || async {
             let topo = stack.get("/api/topology/processes").await;
@@ -261,15 +262,34 @@ async fn the_host_lists_its_networks_and_outside_addresses_are_the_internet() {
     assert!(!nets.contains(NetnsHost::OUTSIDE_IP), "{nets:?}");
 
     let me = format!(";{}", std::process::id());
-    eventually(TEN_SECONDS, "this process -> out-theinternet", || async {
-        let topo = stack.get("/api/topology/processes").await;
-        let (id, _) = topo["nodes"]
-            .as_object()?
-            .iter()
-            .find(|(id, _)| id.ends_with(&me))?;
-        has_edge(&topo, id, "out-theinternet").then_some(())
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let topo = stack.get("/api/topology/processes").await;
+            let edge = topo["nodes"].as_object().and_then(|nodes| {
+                let (id, _) = nodes.iter().find(|(id, _)| id.ends_with(&me))?;
+                has_edge(&topo, id, "out-theinternet").then_some(())
+            });
+            if edge.is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     })
     .await;
+    if found.is_err() {
+        // Say what the probe saw of the connection, to tell a collection problem from a render one.
+        let report = stack.get("/api/report").await;
+        let eps: Vec<String> = report["topologies"]["endpoint"]["nodes"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| k.contains(NetnsHost::OUTSIDE_IP))
+                    .map(|(k, v)| format!("{k} {}", v["latest"]))
+                    .collect()
+            })
+            .unwrap_or_default();
+        panic!("no edge from this process to out-theinternet within 20 s; endpoints seen: {eps:?}");
+    }
     let topo = stack.get("/api/topology/processes").await;
     assert_eq!(topo["nodes"]["out-theinternet"]["shape"], "cloud");
 }

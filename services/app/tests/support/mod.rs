@@ -112,6 +112,9 @@ pub fn spawn_probe_to(url: &str, token: &str, extra: &[&str]) -> watch::Sender<b
         "1s".to_owned(),
         "--spy-interval".to_owned(),
         "500ms".to_owned(),
+        // Tests never ask the public checkpoint service; nothing listens on port 9 here.
+        "--checkpoint-url".to_owned(),
+        "http://127.0.0.1:9".to_owned(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     args.push(url.to_owned());
@@ -234,7 +237,9 @@ impl NetnsHost {
     /// The port its server listens on.
     pub const PORT: u16 = 8080;
 
-    /// Creates the namespace, the veth pair and a TCP server (busybox nc) inside.
+    /// Creates the namespace, the veth pair and a TCP server inside whose accepted connection no
+    /// process owns (see `ownerless_server.py`): processes in the namespace are still processes
+    /// of this host, and the probe would rightly attribute a connection to them.
     pub fn create() -> NetnsHost {
         let tag = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
         let ns = format!("scope-t-{tag}");
@@ -275,25 +280,31 @@ impl NetnsHost {
             Self::OUTSIDE_IP,
             Self::INSIDE_HOST_IP
         ));
-        let server = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns,
-                "busybox",
-                "nc",
-                "-l",
-                "-p",
-                &Self::PORT.to_string(),
-            ])
-            .stdout(std::process::Stdio::null())
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/ownerless_server.py"
+        );
+        let mut server = Command::new("ip")
+            .args(["netns", "exec", &ns, "python3", script, Self::OUTSIDE_IP])
+            .arg(Self::PORT.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
             .spawn()
-            .expect("start nc in the namespace");
+            .expect("start the server in the namespace (needs python3)");
+        let mut ready = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(server.stdout.take().expect("stdout"))
+            .read_line(&mut ready)
+            .expect("server output");
+        assert_eq!(
+            ready.trim(),
+            "ready",
+            "the test host's server did not start"
+        );
         NetnsHost { ns, veth, server }
     }
 
-    /// Opens a TCP connection from this process to the test host (retrying while the server
-    /// starts).
+    /// Opens a TCP connection from this process to the test host.
     pub fn connect(&self) -> std::net::TcpStream {
         let addr: SocketAddr = format!("{}:{}", Self::OUTSIDE_IP, Self::PORT)
             .parse()
