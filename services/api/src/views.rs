@@ -175,3 +175,86 @@ pub(crate) fn diff_frame(previous: Option<&Summaries>, next: &Summaries) -> Opti
     }
     serde_json::to_string(&diff).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scope_collector::{CollectorConfig, Hello, ProbeUpdate, TenantCollector};
+    use scope_report::{now_millis, synthetic};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn viewers_of_one_view_share_one_render_per_change() {
+        let tenant = TenantId::new("t");
+        let collector = TenantCollector::spawn(
+            tenant.clone(),
+            CollectorConfig {
+                merge_interval: Duration::from_millis(10),
+                ..CollectorConfig::default()
+            },
+        );
+        collector
+            .connected(Hello {
+                probe_id: "p".into(),
+                hostname: "h".into(),
+                version: "t".into(),
+                capabilities: vec![],
+            })
+            .await;
+        let report = synthetic::host_report(0, synthetic::HostShape::fleet_member(2), now_millis());
+        collector
+            .update("p", ProbeUpdate::Full { seq: 1, report }, 0)
+            .await
+            .unwrap();
+        let mut rx = collector.subscribe();
+        while rx.borrow_and_update().report.node_count() == 0 {
+            rx.changed().await.unwrap();
+        }
+        let snap = collector.snapshot();
+        let cache = RenderCache::default();
+        let params: QueryParams = vec![("stopped".into(), "running".into())];
+        // Ten viewers at once: one render.
+        let renders = (0..10).map(|_| cache.topology(&tenant, &snap, "containers", &params));
+        let results = futures::future::join_all(renders).await;
+        // 50 containers plus the Internet node their connections reach.
+        assert!(
+            results
+                .iter()
+                .all(|r| r.as_ref().is_ok_and(|s| s.nodes.len() > 50))
+        );
+        assert_eq!(cache.render_count(), 1);
+        // Equivalent options (the default written out, or left out) share the render too.
+        cache
+            .topology(&tenant, &snap, "containers", &Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(cache.render_count(), 1);
+        // Another view renders once more; a bad option is a 400 and renders nothing.
+        cache
+            .topology(&tenant, &snap, "hosts", &Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(cache.render_count(), 2);
+        let bad: QueryParams = vec![("stopped".into(), "never".into())];
+        let err = cache
+            .topology(&tenant, &snap, "containers", &bad)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::BadRequest(_)), "{err:?}");
+        assert!(matches!(
+            cache.topology(&tenant, &snap, "pods", &Vec::new()).await,
+            Err(ApiError::NotFound(_))
+        ));
+        assert_eq!(cache.render_count(), 2);
+    }
+
+    #[test]
+    fn t_parameter_is_validated_and_clamped() {
+        assert_eq!(min_interval(&vec![]).unwrap(), Duration::from_secs(1));
+        let p = vec![("t".to_owned(), "5s".to_owned())];
+        assert_eq!(min_interval(&p).unwrap(), Duration::from_secs(5));
+        let p = vec![("t".to_owned(), "1ms".to_owned())];
+        assert_eq!(min_interval(&p).unwrap(), Duration::from_millis(100));
+        let p = vec![("t".to_owned(), "soon".to_owned())];
+        assert!(min_interval(&p).is_err());
+    }
+}
