@@ -21,6 +21,13 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "the probe binary links no web server, database or console"
+heavy=$(cargo tree --locked -p scope-probe -e normal --prefix none | grep -E '^(axum|sqlx|rust-embed|scope-api|scope-store) ' | sort -u || true)
+if [ -n "$heavy" ]; then
+    echo "scope-probe must stay lean, but depends on: $heavy" >&2
+    exit 1
+fi
+
 step "tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast

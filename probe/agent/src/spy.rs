@@ -65,6 +65,7 @@ pub fn tag_processes(
             .find_map(|p| container_pids.get(&p));
         let Some(container_id) = owner else { continue };
         let cid = NodeId::container(container_id);
+        let node = std::sync::Arc::make_mut(node);
         node.set_latest(keys::DOCKER_CONTAINER_ID, ts, container_id.clone());
         if let Some(c) = containers.node(Kind::Container, &cid) {
             for image in c.parents_of(Kind::ContainerImage) {

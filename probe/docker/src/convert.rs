@@ -426,7 +426,11 @@ pub(crate) fn image_node(i: &ImageInfo, cx: &NodeContext<'_>, now: Millis) -> No
         n.set_latest(keys::IMAGE_TAG, now, i.tag.as_str());
     }
     for (k, v) in &i.labels {
-        n.set_latest(&format!("{}{k}", scope_report::keys::IMAGE_LABEL_PREFIX), now, v.as_str());
+        n.set_latest(
+            &format!("{}{k}", scope_report::keys::IMAGE_LABEL_PREFIX),
+            now,
+            v.as_str(),
+        );
     }
     n.add_parent(Kind::Host, host_node);
     n

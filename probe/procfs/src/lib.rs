@@ -3,7 +3,7 @@
 //! runs in a container, a fixture tree for parser tests).
 //!
 //! They run every second, so they are built to be cheap (the probe as a whole gets 1% of a core
-//! on a host with ~300 processes and 20 containers; `examples/cost.rs` measures them):
+//! on a host with ~300 processes and 20 containers; `examples/procfs_cost.rs` measures them):
 //! - files are read into reused buffers and parsed without allocating; files read every tick
 //!   are kept open and re-read with one `pread`;
 //! - what does not change is cached: a process's name, cmdline and fd limit for about a minute,

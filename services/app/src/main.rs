@@ -10,6 +10,11 @@ use scope_app::{AppOptions, Application, TlsIdentity, generate_token};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
+/// Reports are many small allocations (strings, map nodes) made and freed per report; mimalloc
+/// handles that pattern markedly faster than the system allocator.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     scope_probe::logging::init(matches!(cli.log_format, LogFormat::Json));

@@ -1,7 +1,9 @@
 //! One probe's current report, kept up to date from full, delta and shortcut reports.
 
 use scope_report::delta::{self, Delta};
-use scope_report::{Millis, Report};
+use std::sync::Arc;
+
+use scope_report::{Millis, Node, Report};
 
 /// A report as it arrives from a probe, already validated and converted.
 #[derive(Debug, Clone)]
@@ -127,11 +129,11 @@ impl ProbeReports {
     }
 }
 
-fn carry_metrics(node: &mut scope_report::Node, old: &scope_report::Node, since: Millis) {
-    if old.metrics.is_empty() {
+fn carry_metrics(node: &mut Arc<Node>, old: &Node, since: Millis) {
+    if old.metrics.is_empty() || node.metrics.is_empty() {
         return;
     }
-    for (k, m) in node.metrics.iter_mut() {
+    for (k, m) in Arc::make_mut(node).metrics.iter_mut() {
         if let Some(om) = old.metrics.get(k) {
             m.merge_from(om);
             m.trim_before(since);

@@ -135,6 +135,7 @@ fn fixture() -> Report {
             .topology_mut(Kind::Container)
             .nodes
             .get_mut(&NodeId::container("c1"))
+            .map(std::sync::Arc::make_mut)
             .unwrap();
         c1.set_latest(
             keys::ACTIVE_CONTROLS,
@@ -535,12 +536,14 @@ fn stopped_and_system_options() {
         .topology_mut(Kind::Container)
         .nodes
         .get_mut(&NodeId::container("c2"))
+        .map(std::sync::Arc::make_mut)
         .unwrap();
     c2.set_latest("docker_label_works.weave.role", TS, "system");
     let c5 = r2
         .topology_mut(Kind::Container)
         .nodes
         .get_mut(&NodeId::container("c5"))
+        .map(std::sync::Arc::make_mut)
         .unwrap();
     c5.set_latest(keys::CONTAINER_STATE, TS + 1, "deleted");
     let g = render_ids(
@@ -757,18 +760,21 @@ fn diff_add_update_remove() {
         .topology_mut(Kind::Container)
         .nodes
         .get_mut(&NodeId::container("c1"))
+        .map(std::sync::Arc::make_mut)
         .unwrap();
     c1.set_latest(keys::CONTAINER_COMMAND, TS + 1, "nginx -g daemon off;");
     let c5 = r2
         .topology_mut(Kind::Container)
         .nodes
         .get_mut(&NodeId::container("c5"))
+        .map(std::sync::Arc::make_mut)
         .unwrap();
     c5.set_latest(keys::CONTAINER_STATE, TS + 1, "exited");
     let c3 = r2
         .topology_mut(Kind::Container)
         .nodes
         .get_mut(&NodeId::container("c3"))
+        .map(std::sync::Arc::make_mut)
         .unwrap();
     c3.set_latest(keys::CONTAINER_STATE, TS + 1, "running");
     let after = summaries(&r2, View::Containers, &Options::default(), &nets).nodes;

@@ -115,7 +115,7 @@ fn topology_from_pb(kind: Kind, t: pb::Topology) -> Result<Topology, ConvertErro
                 truncate_for_error(node.id.as_str()),
             ));
         }
-        nodes.insert(node.id.clone(), node);
+        nodes.insert(node.id.clone(), std::sync::Arc::new(node));
     }
     let controls = t
         .controls
@@ -142,18 +142,25 @@ fn node_from_pb(kind: Kind, n: pb::Node) -> Result<Node, ConvertError> {
     }
     check_len(&n.id, &n.id)?;
     let id = n.id;
-    let mut latest = BTreeMap::new();
-    for l in n.latest {
+    for l in &n.latest {
         check_len(&id, &l.key)?;
         check_len(&id, &l.value)?;
-        latest.insert(
-            l.key,
-            Latest {
-                timestamp: l.timestamp_ms,
-                value: l.value,
-            },
-        );
     }
+    // Collecting (rather than inserting one by one) lets the map be built in bulk from the
+    // key-sorted entries probes send; a repeated key keeps its last value.
+    let latest: BTreeMap<String, Latest> = n
+        .latest
+        .into_iter()
+        .map(|l| {
+            (
+                l.key,
+                Latest {
+                    timestamp: l.timestamp_ms,
+                    value: l.value,
+                },
+            )
+        })
+        .collect();
     let mut sets = BTreeMap::new();
     for s in n.sets {
         for v in &s.values {
@@ -227,7 +234,7 @@ impl From<&Report> for pb::Report {
                 .iter()
                 .map(|(k, t)| pb::Topology {
                     name: k.name().to_owned(),
-                    nodes: t.nodes.values().map(node_to_pb).collect(),
+                    nodes: t.nodes.values().map(|n| node_to_pb(n)).collect(),
                     controls: t
                         .controls
                         .values()

@@ -6,6 +6,7 @@
 //! report it was computed from: `apply(base, &diff(base, full)) == full`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::{Kind, NodeId, Report, Topology};
 
@@ -49,7 +50,12 @@ pub fn diff(base: &Report, full: &Report) -> Delta {
             controls: f.controls.clone(),
         };
         for (id, n) in &f.nodes {
-            if b.nodes.get(id) != Some(n) {
+            // Unchanged nodes are often the very same shared node: compare pointers first.
+            let same = b
+                .nodes
+                .get(id)
+                .is_some_and(|bn| Arc::ptr_eq(bn, n) || bn == n);
+            if !same {
                 t.nodes.insert(id.clone(), n.clone());
             }
         }

@@ -14,6 +14,7 @@ mod merge;
 pub mod synthetic;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -231,8 +232,10 @@ pub struct Control {
 /// All nodes of one kind, and the controls they may offer.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Topology {
-    /// Nodes by id.
-    pub nodes: BTreeMap<NodeId, Node>,
+    /// Nodes by id. Shared (`Arc`) so that copying and merging reports, which the app does for
+    /// every tenant many times a second, copies pointers rather than nodes; writers use
+    /// `Arc::make_mut`, which copies a node only when it is shared.
+    pub nodes: BTreeMap<NodeId, Arc<Node>>,
     /// Controls by id.
     pub controls: BTreeMap<String, Control>,
 }
@@ -302,21 +305,24 @@ impl Report {
         self.topologies
             .get(&kind)
             .into_iter()
-            .flat_map(|t| t.nodes.values())
+            .flat_map(|t| t.nodes.values().map(|n| &**n))
     }
 
     /// The node `id` of `kind`.
     pub fn node(&self, kind: Kind, id: &NodeId) -> Option<&Node> {
-        self.topologies.get(&kind).and_then(|t| t.nodes.get(id))
+        self.topologies
+            .get(&kind)
+            .and_then(|t| t.nodes.get(id))
+            .map(|n| &**n)
     }
 
     /// Adds a node, merging it with an existing node of the same id.
     pub fn add_node(&mut self, node: Node) {
         let topo = self.topology_mut(node.kind);
         match topo.nodes.get_mut(&node.id) {
-            Some(existing) => existing.merge_from(&node),
+            Some(existing) => Arc::make_mut(existing).merge_from(&node),
             None => {
-                topo.nodes.insert(node.id.clone(), node);
+                topo.nodes.insert(node.id.clone(), Arc::new(node));
             }
         }
     }

@@ -1,7 +1,8 @@
 //! Merge rules (Weave Scope's `report/node.go`, `topology.go`, `report.go`), written so that merge
 //! is associative, commutative and idempotent: ties are broken by value, never by argument order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::{Latest, Metric, Node, Report, Sample, Topology};
 
@@ -13,18 +14,20 @@ impl Node {
         merge_latest(&mut self.latest, &other.latest);
         for (k, v) in &other.sets {
             match self.sets.get_mut(k) {
-                Some(mine) => mine.extend(v.iter().cloned()),
+                Some(mine) => union_into(mine, v),
                 None => {
                     self.sets.insert(k.clone(), v.clone());
                 }
             }
         }
-        self.adjacency.extend(other.adjacency.iter().cloned());
+        union_into(&mut self.adjacency, &other.adjacency);
         for (k, v) in &other.parents {
-            self.parents
-                .entry(*k)
-                .or_default()
-                .extend(v.iter().cloned());
+            match self.parents.get_mut(k) {
+                Some(mine) => union_into(mine, v),
+                None => {
+                    self.parents.insert(*k, v.clone());
+                }
+            }
         }
         for (k, m) in &other.metrics {
             match self.metrics.get_mut(k) {
@@ -33,6 +36,16 @@ impl Node {
                     self.metrics.insert(k.clone(), m.clone());
                 }
             }
+        }
+    }
+}
+
+/// Adds the members of `theirs` to `mine`, cloning only the ones `mine` lacks (merges mostly
+/// meet sets they already hold).
+fn union_into<T: Ord + Clone>(mine: &mut BTreeSet<T>, theirs: &BTreeSet<T>) {
+    for x in theirs {
+        if !mine.contains(x) {
+            mine.insert(x.clone());
         }
     }
 }
@@ -59,6 +72,13 @@ impl Metric {
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         if other.samples.is_empty() {
+            return;
+        }
+        // Fast path: the other's samples are already here (merging a report into one that holds
+        // it, as the app does every merge).
+        if other.samples.len() <= self.samples.len()
+            && self.samples[self.samples.len() - other.samples.len()..] == other.samples[..]
+        {
             return;
         }
         // Fast path: the other's samples are all newer (the usual case when a probe's new sample
@@ -114,7 +134,9 @@ impl Topology {
     pub fn merge_from(&mut self, other: &Topology) {
         for (id, n) in &other.nodes {
             match self.nodes.get_mut(id) {
-                Some(mine) => mine.merge_from(n),
+                // The same shared node merged with itself is unchanged (merge is idempotent).
+                Some(mine) if Arc::ptr_eq(mine, n) => {}
+                Some(mine) => Arc::make_mut(mine).merge_from(n),
                 None => {
                     self.nodes.insert(id.clone(), n.clone());
                 }

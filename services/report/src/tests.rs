@@ -176,11 +176,13 @@ fn delta_lists_removed_and_changed_only() {
     let victim = full.nodes(Kind::Container).next().unwrap().id.clone();
     full.topology_mut(Kind::Container).nodes.remove(&victim);
     let changed = full.nodes(Kind::Process).next().unwrap().id.clone();
-    full.topology_mut(Kind::Process)
-        .nodes
-        .get_mut(&changed)
-        .unwrap()
-        .set_latest(keys::NAME, 200, "renamed");
+    std::sync::Arc::make_mut(
+        full.topology_mut(Kind::Process)
+            .nodes
+            .get_mut(&changed)
+            .unwrap(),
+    )
+    .set_latest(keys::NAME, 200, "renamed");
     let d = diff(&base, &full);
     assert_eq!(d.removed[&Kind::Container], vec![victim]);
     assert_eq!(d.report.node_count(), 1);

@@ -3,7 +3,7 @@
 //! process (and dockerd) used. The containers are removed at the end, also on panic.
 //!
 //! ```text
-//! cargo run --release -p scope-probe-docker --example cost -- [containers=20] [snapshots=20] [interval_ms=250]
+//! cargo run --release -p scope-probe-docker --example docker_cost -- [containers=20] [snapshots=20] [interval_ms=250]
 //! ```
 
 use std::collections::HashMap;

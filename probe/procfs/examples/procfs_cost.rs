@@ -1,7 +1,7 @@
 //! Measures what one collection (host + processes + connections) costs on this machine.
 //!
 //! ```text
-//! cargo run --release -p scope-probe-procfs --example cost -- \
+//! cargo run --release -p scope-probe-procfs --example procfs_cost -- \
 //!     [--processes 300] [--namespaces 20] [--connections 100] [--iterations 60]
 //! ```
 //!
