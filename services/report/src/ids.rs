@@ -10,16 +10,18 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 /// Separates the parts of an id.
 pub const SCOPE_DELIM: char = ';';
 
-/// A node id.
+/// A node id. Shared (`Arc<str>`): ids are copied into every map, edge and parent set that
+/// names the node, and merging a tenant's reports copies them by the hundred thousand.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct NodeId(String);
+pub struct NodeId(Arc<str>);
 
 /// Id of the inbound Internet pseudo node.
 pub const INCOMING_INTERNET: &str = "in-theinternet";
@@ -30,72 +32,72 @@ impl NodeId {
     /// Wraps an id that arrived from the wire or a URL. Only the conversion layer and lookups
     /// should need this; code that builds ids uses the constructors below.
     pub fn from_raw(s: impl Into<String>) -> NodeId {
-        NodeId(s.into())
+        NodeId(Arc::from(s.into()))
     }
 
     /// `<scope>;<ip>;<port>`.
     pub fn endpoint(scope: &str, ip: IpAddr, port: u16) -> NodeId {
-        NodeId(format!("{scope};{ip};{port}"))
+        NodeId::from_raw(format!("{scope};{ip};{port}"))
     }
 
     /// `<scope>;<ip>`.
     pub fn address(scope: &str, ip: IpAddr) -> NodeId {
-        NodeId(format!("{scope};{ip}"))
+        NodeId::from_raw(format!("{scope};{ip}"))
     }
 
     /// `<host>;<pid>`.
     pub fn process(host: &str, pid: u32) -> NodeId {
-        NodeId(format!("{host};{pid}"))
+        NodeId::from_raw(format!("{host};{pid}"))
     }
 
     /// `<container id>;<container>`.
     pub fn container(container_id: &str) -> NodeId {
-        NodeId(format!("{container_id};<container>"))
+        NodeId::from_raw(format!("{container_id};<container>"))
     }
 
     /// `<image id>;<container_image>`.
     pub fn container_image(image_id: &str) -> NodeId {
-        NodeId(format!("{image_id};<container_image>"))
+        NodeId::from_raw(format!("{image_id};<container_image>"))
     }
 
     /// `<image name>;<container_image>`: the by-image grouping (name without tag).
     pub fn image_name(name: &str) -> NodeId {
-        NodeId(format!("{name};<container_image>"))
+        NodeId::from_raw(format!("{name};<container_image>"))
     }
 
     /// `<hostname>;<container_hostname>`: the by-hostname grouping.
     pub fn container_hostname(hostname: &str) -> NodeId {
-        NodeId(format!("{hostname};<container_hostname>"))
+        NodeId::from_raw(format!("{hostname};<container_hostname>"))
     }
 
     /// `<name>;<process_name>`: the by-name grouping of processes.
     pub fn process_name(name: &str) -> NodeId {
-        NodeId(format!("{name};<process_name>"))
+        NodeId::from_raw(format!("{name};<process_name>"))
     }
 
     /// `<host>;<host>`.
     pub fn host(host: &str) -> NodeId {
-        NodeId(format!("{host};<host>"))
+        NodeId::from_raw(format!("{host};<host>"))
     }
 
     /// `pseudo:uncontained:<host>`: processes of a host outside any container.
     pub fn uncontained(host: &str) -> NodeId {
-        NodeId(format!("pseudo:uncontained:{host}"))
+        NodeId::from_raw(format!("pseudo:uncontained:{host}"))
     }
 
     /// `pseudo:unmanaged:<host>`.
     pub fn unmanaged(host: &str) -> NodeId {
-        NodeId(format!("pseudo:unmanaged:{host}"))
+        NodeId::from_raw(format!("pseudo:unmanaged:{host}"))
     }
 
     /// The inbound Internet pseudo node.
     pub fn incoming_internet() -> NodeId {
-        NodeId(INCOMING_INTERNET.to_owned())
+        NodeId(Arc::from(INCOMING_INTERNET))
     }
 
     /// The outbound Internet pseudo node.
     pub fn outgoing_internet() -> NodeId {
-        NodeId(OUTGOING_INTERNET.to_owned())
+        NodeId(Arc::from(OUTGOING_INTERNET))
     }
 
     /// The id as a string.
@@ -105,12 +107,12 @@ impl NodeId {
 
     /// Whether this is a pseudo node (Internet, uncontained, ...).
     pub fn is_pseudo(&self) -> bool {
-        self.0.starts_with("pseudo:") || self.0 == INCOMING_INTERNET || self.0 == OUTGOING_INTERNET
+        self.0.starts_with("pseudo:") || self.is_internet()
     }
 
     /// Whether this is one of the Internet pseudo nodes.
     pub fn is_internet(&self) -> bool {
-        self.0 == INCOMING_INTERNET || self.0 == OUTGOING_INTERNET
+        &*self.0 == INCOMING_INTERNET || &*self.0 == OUTGOING_INTERNET
     }
 
     /// Splits `<first>;<rest>` ids into their first part (container id, host, ...).
