@@ -3,8 +3,9 @@
 # (`cargo test -p scope-store`). Idempotent and quick when everything is already there. Needs root
 # (installs Debian's `postgresql`; the server itself runs as the `postgres` user).
 #
-# The role `scope_test` gets CREATEDB, because every test creates (and drops) its own database, and
-# a random password generated on first run. That password is a test-only credential for a server
+# The role `scope_test` owns a database of the same name, in which every test creates (and
+# drops) a schema of its own; CREATEDB is granted too, for tests that need whole databases. Its
+# password is random, generated on first run. That password is a test-only credential for a server
 # that listens on loopback only; the product itself has no default password.
 #
 # Output: the URL is printed on stdout (the only thing printed there) and written to
@@ -98,12 +99,22 @@ SQL
     }
 fi
 
-# Drop databases left behind by killed test runs. A database still in use by a running test
-# refuses the plain DROP, so concurrent runs are not disturbed.
-leftovers="$(psql_admin -At -c "SELECT datname FROM pg_database WHERE datname LIKE 'scope\_test\_%'" || true)"
-for db in $leftovers; do
-    psql_admin -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
-done
+# Each store test works in a schema of its own, named scope_test_<unix seconds>_<random>, and
+# drops it when done. Sweep those left by killed runs: only ones older than an hour, so that
+# tests running right now are not disturbed.
+psql -X -q -v ON_ERROR_STOP=1 "$url" <<'SQL' >/dev/null || log "could not sweep old test schemas (ignored)"
+SET client_min_messages = warning;
+DO $$
+DECLARE s text;
+BEGIN
+    FOR s IN SELECT nspname FROM pg_namespace
+             WHERE nspname ~ '^scope_test_[0-9]+_[0-9a-f]+$'
+               AND split_part(nspname, '_', 3)::bigint < extract(epoch FROM now()) - 3600
+    LOOP
+        EXECUTE format('DROP SCHEMA %I CASCADE', s);
+    END LOOP;
+END $$;
+SQL
 
 umask 077
 printf '%s\n' "$url" >"$url_file"

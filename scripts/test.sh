@@ -14,6 +14,8 @@ step() { echo "==> $*" >&2; }
 
 step "setting up the test environment"
 bash scripts/ensure-docker.sh
+SCOPE_TEST_DATABASE_URL="$(bash scripts/ensure-postgres.sh)"
+export SCOPE_TEST_DATABASE_URL
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
