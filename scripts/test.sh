@@ -17,6 +17,9 @@ bash scripts/ensure-docker.sh
 SCOPE_TEST_DATABASE_URL="$(bash scripts/ensure-postgres.sh)"
 export SCOPE_TEST_DATABASE_URL
 
+step "building the web console (embedded by the scope binary)"
+bash scripts/web.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -36,6 +39,9 @@ if command -v cargo-nextest >/dev/null 2>&1; then
 else
     cargo test --workspace --locked --no-fail-fast
 fi
+
+step "web console: unit and end-to-end tests in headless Chromium"
+bash scripts/web-test.sh
 
 step "benchmarks (test mode)"
 cargo bench --workspace --locked -- --test >/dev/null

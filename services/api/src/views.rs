@@ -86,10 +86,10 @@ impl RenderCache {
             .or_default()
             .clone();
         let mut guard = slot.lock().await;
-        if let Some((version, s)) = guard.as_ref() {
-            if *version == snap.version {
-                return Ok(s.clone());
-            }
+        if let Some((version, s)) = guard.as_ref()
+            && *version == snap.version
+        {
+            return Ok(s.clone());
         }
         let (report, networks) = (snap.report.clone(), snap.networks.clone());
         let rendered = tokio::task::spawn_blocking(move || {
@@ -125,10 +125,10 @@ impl RenderCache {
             .or_default()
             .clone();
         let mut guard = slot.lock().await;
-        if let Some((version, l)) = guard.as_ref() {
-            if *version == snap.version {
-                return Ok(l.clone());
-            }
+        if let Some((version, l)) = guard.as_ref()
+            && *version == snap.version
+        {
+            return Ok(l.clone());
         }
         let (report, networks, params) =
             (snap.report.clone(), snap.networks.clone(), params.clone());

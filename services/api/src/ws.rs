@@ -42,10 +42,10 @@ pub(crate) async fn serve(
                 return;
             }
         };
-        if let Some(frame) = crate::views::diff_frame(previous.as_deref(), &rendered) {
-            if sink.send(Message::Text(frame.into())).await.is_err() {
-                return;
-            }
+        if let Some(frame) = crate::views::diff_frame(previous.as_deref(), &rendered)
+            && sink.send(Message::Text(frame.into())).await.is_err()
+        {
+            return;
         }
         previous = Some(rendered);
         let next_allowed = tokio::time::Instant::now() + min_interval;

@@ -353,7 +353,7 @@ impl Actor {
             }
             // A disconnected probe is forgotten once it has faded; a connected but silent one
             // stays listed (its stream is open) but contributes nothing.
-            !(silent && !e.info.connected)
+            !silent || e.info.connected
         });
         changed
     }
