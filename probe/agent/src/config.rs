@@ -32,7 +32,8 @@ impl std::str::FromStr for Secret {
     }
 }
 
-fn duration(s: &str) -> Result<Duration, String> {
+/// Parses a flag's duration ("1s", "500ms", "2m"), refusing zero.
+pub fn positive_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 1s, 500ms, 2m)"))?;
     if d.is_zero() {
         return Err("must be greater than zero".into());
@@ -72,11 +73,11 @@ pub struct ProbeConfig {
     pub ca_file: Option<PathBuf>,
 
     /// How often to scan the host.
-    #[arg(long, env = "SCOPE_SPY_INTERVAL", default_value = "1s", value_parser = duration)]
+    #[arg(long, env = "SCOPE_SPY_INTERVAL", default_value = "1s", value_parser = positive_duration)]
     pub spy_interval: Duration,
 
     /// How often to publish a report.
-    #[arg(long, env = "SCOPE_PUBLISH_INTERVAL", default_value = "3s", value_parser = duration)]
+    #[arg(long, env = "SCOPE_PUBLISH_INTERVAL", default_value = "3s", value_parser = positive_duration)]
     pub publish_interval: Duration,
 
     /// Send a full report every N publishes and deltas in between.

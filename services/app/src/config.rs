@@ -4,15 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use scope_probe::config::ProbeConfig;
-
-fn duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 15s, 1m)"))?;
-    if d.is_zero() {
-        return Err("must be greater than zero".into());
-    }
-    Ok(d)
-}
+use scope_probe::config::{ProbeConfig, positive_duration};
 
 fn byte_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
@@ -89,7 +81,7 @@ pub struct AppArgs {
     pub service_tokens: Vec<String>,
 
     /// How long a silent probe's data stays on the map.
-    #[arg(long, env = "SCOPE_WINDOW", default_value = "15s", value_parser = duration)]
+    #[arg(long, env = "SCOPE_WINDOW", default_value = "15s", value_parser = positive_duration)]
     pub window: Duration,
 
     /// Largest message accepted from a probe (e.g. 16MiB).
@@ -126,7 +118,7 @@ pub struct LaunchArgs {
     pub probe_listen: Option<SocketAddr>,
 
     /// How long a silent probe's data stays on the map.
-    #[arg(long, env = "SCOPE_WINDOW", default_value = "15s", value_parser = duration)]
+    #[arg(long, env = "SCOPE_WINDOW", default_value = "15s", value_parser = positive_duration)]
     pub window: Duration,
 
     /// Controls the built-in probe runs: `none`, `lifecycle`, or control ids (comma-separated).

@@ -56,19 +56,20 @@ async fn stream_outcome(
     req.metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let mut client = ProbeServiceClient::new(channel(addr).await);
-    let mut inbound = match client.connect(req).await {
-        Ok(r) => r.into_inner(),
-        Err(status) => return status,
-    };
+    match client.connect(req).await {
+        Ok(r) => end_of(r.into_inner()).await,
+        Err(status) => status,
+    }
+}
+
+/// Reads app messages until the stream ends; how it ended (OK for a clean end).
+async fn end_of(mut inbound: tonic::Streaming<pb::AppMessage>) -> tonic::Status {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), inbound.message()).await {
             Ok(Ok(Some(_))) => continue,
             Ok(Ok(None)) => return tonic::Status::ok("stream ended"),
             Ok(Err(status)) => return status,
-            Err(_) => {
-                drop(tx);
-                return tonic::Status::deadline_exceeded("no end within 10 s");
-            }
+            Err(_) => return tonic::Status::deadline_exceeded("no end within 10 s"),
         }
     }
 }
@@ -236,17 +237,9 @@ async fn garbage_stream(addr: std::net::SocketAddr, token: &str) -> tonic::Statu
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let codec = RawCodec;
     let path = http::uri::PathAndQuery::from_static("/scope.v1.ProbeService/Connect");
-    let mut inbound = match grpc.streaming(req, path, codec).await {
-        Ok(r) => r.into_inner(),
-        Err(s) => return s,
-    };
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), inbound.message()).await {
-            Ok(Ok(Some(_))) => continue,
-            Ok(Ok(None)) => return tonic::Status::ok("ended"),
-            Ok(Err(s)) => return s,
-            Err(_) => return tonic::Status::deadline_exceeded("no end"),
-        }
+    match grpc.streaming(req, path, codec).await {
+        Ok(r) => end_of(r.into_inner()).await,
+        Err(s) => s,
     }
 }
 
