@@ -110,8 +110,10 @@ async fn oversized_and_malformed_messages_close_only_that_stream() {
     init();
     let token = scope_app::generate_token();
     let mut opts = app_options(&token);
-    opts.max_message_size = 1 << 20;
-    opts.max_nodes_per_report = 1_000;
+    // Limits well above what this host's own probe sends (its report must keep passing while
+    // other tests run), with test messages built to cross each one.
+    opts.max_message_size = 4 << 20;
+    opts.max_nodes_per_report = 5_000;
     let app = scope_app::Application::start(opts).await.unwrap();
     // A well-behaved probe keeps reporting throughout.
     let _good = spawn_probe(app.probe_addr(), &token, &["--no-docker"]);
@@ -122,9 +124,9 @@ async fn oversized_and_malformed_messages_close_only_that_stream() {
     .await;
 
     // Larger than the message limit.
-    let big = scope_report::synthetic::sized_host_report(10_000, 1);
+    let big = scope_report::synthetic::sized_host_report(40_000, 1);
     let big = pb::Report::from(&big);
-    assert!(big.encoded_len() > 1 << 20, "{}", big.encoded_len());
+    assert!(big.encoded_len() > 4 << 20, "{}", big.encoded_len());
     let status = stream_outcome(
         app.probe_addr(),
         &token,
@@ -135,8 +137,8 @@ async fn oversized_and_malformed_messages_close_only_that_stream() {
     assert!(status.message().contains("too large"), "{status:?}");
 
     // Within the byte limit but over the node limit.
-    let many = pb::Report::from(&scope_report::synthetic::sized_host_report(1_500, 1));
-    assert!(many.encoded_len() < 1 << 20, "{}", many.encoded_len());
+    let many = pb::Report::from(&scope_report::synthetic::sized_host_report(6_000, 1));
+    assert!(many.encoded_len() < 4 << 20, "{}", many.encoded_len());
     let status = stream_outcome(
         app.probe_addr(),
         &token,
@@ -144,7 +146,7 @@ async fn oversized_and_malformed_messages_close_only_that_stream() {
     )
     .await;
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-    assert!(status.message().contains("limit is 1000"), "{status:?}");
+    assert!(status.message().contains("limit is 5000"), "{status:?}");
 
     // Well-formed protobuf, invalid report: an unknown topology.
     let bad = pb::Report {
