@@ -208,10 +208,17 @@ async fn oversized_and_malformed_messages_close_only_that_stream() {
     assert!(!labels.iter().any(|l| l.starts_with("host-")), "{labels:?}");
 }
 
+/// Reports received from the one connected probe (the rejected ones are listed too).
 async fn reports_received(addr: std::net::SocketAddr) -> u64 {
-    get_json(addr, "/api/probes").await[0]["reportsReceived"]
-        .as_u64()
-        .unwrap_or(0)
+    let probes = get_json(addr, "/api/probes").await;
+    let connected: Vec<&serde_json::Value> = probes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["connected"] == true)
+        .collect();
+    assert_eq!(connected.len(), 1, "exactly the good probe is connected: {probes}");
+    connected[0]["reportsReceived"].as_u64().unwrap_or(0)
 }
 
 /// A message whose second field is a report made of bytes that do not decode.
