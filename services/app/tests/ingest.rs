@@ -217,7 +217,11 @@ async fn reports_received(addr: std::net::SocketAddr) -> u64 {
         .iter()
         .filter(|p| p["connected"] == true)
         .collect();
-    assert_eq!(connected.len(), 1, "exactly the good probe is connected: {probes}");
+    assert_eq!(
+        connected.len(),
+        1,
+        "exactly the good probe is connected: {probes}"
+    );
     connected[0]["reportsReceived"].as_u64().unwrap_or(0)
 }
 
