@@ -3,6 +3,7 @@
 
 mod assets;
 mod error;
+mod guard;
 mod routes;
 mod state;
 mod views;

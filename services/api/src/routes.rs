@@ -27,6 +27,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/probes", get(probes))
         .route("/api/{*rest}", get(api_not_found))
         .fallback(assets::serve)
+        .layer(axum::middleware::from_fn(crate::guard::loopback_only))
         .with_state(state)
 }
 

@@ -80,6 +80,14 @@ async fn launch_serves_the_console_and_the_map_and_stops_on_sigterm() {
     .await;
     let (status, body) = get(addr, "/api/nope").await;
     assert_eq!(status, 404, "{body}");
+    // A hostile name resolving to 127.0.0.1 (DNS rebinding) gets nothing.
+    let rebound = reqwest::Client::new()
+        .get(format!("http://{addr}/api/topology/hosts"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status().as_u16(), 403);
     signal(&proc.0, "-TERM");
     let status = wait_exit(&mut proc.0, Duration::from_secs(10));
     assert!(status.success(), "scope launch exited with {status}");
