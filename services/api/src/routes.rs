@@ -26,6 +26,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/report", get(report))
         .route("/api/probes", get(probes))
         .route("/api/{*rest}", get(api_not_found))
+        .route("/v1/check/{product}", get(checkpoint))
         .fallback(assets::serve)
         .layer(axum::middleware::from_fn(crate::guard::loopback_only))
         .with_state(state)
@@ -139,6 +140,25 @@ async fn probes(
         return Ok(json_response(!snap.probes.is_empty()));
     }
     Ok(json_response(&*snap.probes))
+}
+
+/// The checkpoint protocol, answered by the tier itself so a self-hosted fleet can point its
+/// probes' `--checkpoint-url` here instead of the public service: the newest version is the one
+/// this app runs.
+async fn checkpoint(
+    State(st): State<ApiState>,
+    Path(product): Path<String>,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    if product != "scope-probe" && product != "scope-app" {
+        return Err(ApiError::NotFound(format!(
+            "no product {product:?}; expected scope-probe or scope-app"
+        )));
+    }
+    let running = params.get("version").map(String::as_str).unwrap_or("");
+    // No download URL: a self-hosted tier upgrades its probes its own way.
+    let resp = scope_checkpoint::check_response_for(&product, running, &st.info.version, "");
+    Ok(json_response(resp))
 }
 
 async fn api_not_found(Path(rest): Path<String>) -> ApiError {

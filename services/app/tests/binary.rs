@@ -265,4 +265,18 @@ async fn the_app_shows_a_newer_version_in_the_api() {
     .await;
     assert_eq!(details["newVersion"]["version"], "9.9.9");
     assert!(server.requests()[0].starts_with("GET /v1/check/scope-app?"));
+
+    // The tier answers the checkpoint protocol itself, with the version it runs.
+    let me = env!("CARGO_PKG_VERSION");
+    let old = get_json(
+        addr,
+        "/v1/check/scope-probe?version=0.0.1&os=linux&arch=amd64",
+    )
+    .await;
+    assert_eq!(old["current_version"], me);
+    assert_eq!(old["outdated"], true);
+    let same = get_json(addr, &format!("/v1/check/scope-probe?version={me}")).await;
+    assert_eq!(same["outdated"], false);
+    let (status, _) = get(addr, "/v1/check/other-product?version=1").await;
+    assert_eq!(status, 404);
 }

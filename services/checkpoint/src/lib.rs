@@ -172,7 +172,12 @@ impl Checker {
             loop {
                 match self.check().await {
                     Ok(resp) => {
-                        if resp.outdated {
+                        if resp.outdated && resp.current_download_url.is_empty() {
+                            tracing::info!(
+                                "scope version {} is available; please update",
+                                resp.current_version
+                            );
+                        } else if resp.outdated {
                             tracing::info!(
                                 "scope version {} is available; please update at {}",
                                 resp.current_version,
