@@ -81,3 +81,66 @@ mod tests {
         assert_eq!(hash_token("abc").len(), 64);
     }
 }
+
+/// Tokens looked up in the store: the cloud tier's resolver. A revoked token stops resolving at
+/// once (there is no cache to go stale).
+pub struct StoreTokens {
+    store: scope_store::Store,
+}
+
+impl StoreTokens {
+    /// Resolves tokens against `store`.
+    pub fn new(store: scope_store::Store) -> StoreTokens {
+        StoreTokens { store }
+    }
+}
+
+impl TokenResolver for StoreTokens {
+    fn resolve<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Option<TenantId>> + Send + 'a>> {
+        Box::pin(async move {
+            match self.store.resolve_token(token).await {
+                Ok(found) => found.map(|(org, _)| TenantId::new(org.to_string())),
+                Err(e) => {
+                    // Refuse rather than guess; the probe retries with backoff.
+                    tracing::error!("cannot check a service token: {e}");
+                    None
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn store_tokens_resolve_to_their_org_until_revoked() {
+        let store = scope_store::Store::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let a = store.create_org("Org A").await.unwrap();
+        let b = store.create_org("Org B").await.unwrap();
+        let (info, clear) = store.create_token(&a.id, "prod", None).await.unwrap();
+        let (_, clear_b) = store.create_token(&b.id, "prod", None).await.unwrap();
+        let r = StoreTokens::new(store.clone());
+        assert_eq!(
+            r.resolve(&clear).await,
+            Some(TenantId::new(a.id.to_string()))
+        );
+        assert_eq!(
+            r.resolve(&clear_b).await,
+            Some(TenantId::new(b.id.to_string()))
+        );
+        assert_eq!(r.resolve("scope_not-a-token").await, None);
+        // Org B cannot revoke org A's token by its id; org A can.
+        assert!(store.revoke_token(&b.id, &info.id).await.is_err());
+        assert!(r.resolve(&clear).await.is_some());
+        store.revoke_token(&a.id, &info.id).await.unwrap();
+        assert_eq!(r.resolve(&clear).await, None);
+        assert!(r.resolve(&clear_b).await.is_some());
+    }
+}

@@ -7,7 +7,7 @@ mod auth;
 mod routing;
 mod service;
 
-pub use auth::{StaticTokens, TokenResolver, hash_token};
+pub use auth::{StaticTokens, StoreTokens, TokenResolver, hash_token};
 pub use routing::{ControlError, ControlResult, ProbeRouter};
 pub use service::{IngestConfig, IngestService};
 
