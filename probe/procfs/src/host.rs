@@ -12,9 +12,10 @@ use rustix::fd::OwnedFd;
 use crate::read::Reader;
 use crate::{Error, ProcFs};
 
-/// How long interface addresses are reused. `getifaddrs` costs a netlink dump per call; Docker
-/// adds bridges rarely, and a few seconds of lag on a new one is harmless.
-const NETWORKS_TTL: Duration = Duration::from_secs(10);
+/// How long interface addresses are reused. `getifaddrs` costs a netlink dump per call (tens of
+/// microseconds); until a new bridge is listed, the app counts its addresses as the Internet, so
+/// the lag is kept to about one publish interval.
+const NETWORKS_TTL: Duration = Duration::from_secs(3);
 
 /// What the caller decides about the host node.
 #[derive(Debug, Clone)]

@@ -238,7 +238,7 @@ async fn the_host_lists_its_networks_and_outside_addresses_are_the_internet() {
     // host, holding a TCP connection from this test process.
     let outside = NetnsHost::create();
     let _conn = outside.connect();
-    // Interfaces are re-read every 10 s, so allow for one refresh.
+    // Interfaces are re-read every 3 s; allow for a refresh and a slow, busy machine.
     let nets = eventually(
         Duration::from_secs(20),
         "the host node listing the veth's network",
