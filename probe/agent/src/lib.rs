@@ -163,6 +163,22 @@ pub async fn run(cfg: ProbeConfig, mut shutdown: watch::Receiver<bool>) -> anyho
     Ok(())
 }
 
+/// Resolves on Ctrl-C or SIGTERM: how both binaries (`scope`, `scope-probe`) are told to stop.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
 /// Runs the controls this probe allows.
 struct ProbeControls {
     allowed: HashSet<String>,

@@ -37,12 +37,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async move {
         let (tx, rx) = watch::channel(false);
         tokio::spawn(async move {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
-            }
+            scope_probe::shutdown_signal().await;
             let _ = tx.send(true);
         });
         scope_probe::run(cli.probe, rx).await

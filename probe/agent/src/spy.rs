@@ -60,9 +60,10 @@ pub fn tag_processes(
         let Some(pid) = node.get(keys::PID).and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        let owner = std::iter::once(pid)
-            .chain(table.ancestors(pid).map(|p| p.pid))
-            .find_map(|p| container_pids.get(&p));
+        // `ancestors` starts with the process itself.
+        let owner = table
+            .ancestors(pid)
+            .find_map(|p| container_pids.get(&p.pid));
         let Some(container_id) = owner else { continue };
         let cid = NodeId::container(container_id);
         let node = std::sync::Arc::make_mut(node);

@@ -182,11 +182,7 @@ impl Reader {
         mut f: impl FnMut(BorrowedFd<'_>, &CStr),
     ) -> io::Result<()> {
         let path = self.build(Some(pid), "fd");
-        let dir = rustix::fs::open(
-            path,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
+        let dir = open_dir(path)?;
         let mut entries = RawDir::new(&dir, self.dirbuf.spare_capacity_mut());
         while let Some(entry) = entries.next() {
             let entry = entry?;
@@ -205,11 +201,7 @@ impl Reader {
     pub(crate) fn list_pids(&mut self, out: &mut Vec<(u32, u64)>) -> io::Result<()> {
         out.clear();
         let path = self.build(None, "");
-        let dir = rustix::fs::open(
-            path,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
+        let dir = open_dir(path)?;
         let mut entries = RawDir::new(&dir, self.dirbuf.spare_capacity_mut());
         while let Some(entry) = entries.next() {
             let entry = entry?;
@@ -219,4 +211,13 @@ impl Reader {
         }
         Ok(())
     }
+}
+
+/// Opens a directory for reading its entries.
+fn open_dir<P: rustix::path::Arg>(path: P) -> io::Result<rustix::fd::OwnedFd> {
+    Ok(rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
 }

@@ -50,15 +50,18 @@ fn cache_key(view: View, options: &Options) -> String {
     key
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<(u64, Arc<Summaries>)>>>;
-type ListSlot = Arc<tokio::sync::Mutex<Option<(u64, Arc<Vec<TopologyDesc>>)>>>;
+/// A rendering and the report version it was made from.
+type CacheSlot<T> = Arc<tokio::sync::Mutex<Option<(u64, Arc<T>)>>>;
+
+/// The slots of one kind of rendering, by tenant and rendering key.
+type Slots<T> = Mutex<HashMap<(TenantId, String), CacheSlot<T>>>;
 
 /// Renders per tenant, view, options and report version, at most once each: viewers that ask for
 /// the same thing wait for the one render in progress and share its result.
 #[derive(Clone, Default)]
 pub struct RenderCache {
-    views: Arc<Mutex<HashMap<(TenantId, String), Slot>>>,
-    lists: Arc<Mutex<HashMap<(TenantId, String), ListSlot>>>,
+    views: Arc<Slots<Summaries>>,
+    lists: Arc<Slots<Vec<TopologyDesc>>>,
     renders: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -78,29 +81,15 @@ impl RenderCache {
     ) -> Result<Arc<Summaries>, ApiError> {
         let view = parse_view(topology)?;
         let options = parse_options(view, params)?;
-        let slot = self
-            .views
-            .lock()
-            .expect("render cache poisoned")
-            .entry((tenant.clone(), cache_key(view, &options)))
-            .or_default()
-            .clone();
-        let mut guard = slot.lock().await;
-        if let Some((version, s)) = guard.as_ref()
-            && *version == snap.version
-        {
-            return Ok(s.clone());
-        }
-        let (report, networks) = (snap.report.clone(), snap.networks.clone());
-        let rendered = tokio::task::spawn_blocking(move || {
-            Renderer::new(&report, &networks).summaries(view, &options)
+        let key = (tenant.clone(), cache_key(view, &options));
+        let (rendered, fresh) = render_once(&self.views, key, snap, move |report, networks| {
+            Ok(Renderer::new(report, networks).summaries(view, &options))
         })
-        .await
-        .map_err(|e| ApiError::Internal(format!("render task: {e}")))?;
-        self.renders
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let rendered = Arc::new(rendered);
-        *guard = Some((snap.version, rendered.clone()));
+        .await?;
+        if fresh {
+            self.renders
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(rendered)
     }
 
@@ -117,31 +106,56 @@ impl RenderCache {
             key.push_str(&cache_key(view, &parse_options(view, params)?));
             key.push('|');
         }
-        let slot = self
-            .lists
-            .lock()
-            .expect("render cache poisoned")
-            .entry((tenant.clone(), key))
-            .or_default()
-            .clone();
-        let mut guard = slot.lock().await;
-        if let Some((version, l)) = guard.as_ref()
-            && *version == snap.version
-        {
-            return Ok(l.clone());
-        }
-        let (report, networks, params) =
-            (snap.report.clone(), snap.networks.clone(), params.clone());
-        let list = tokio::task::spawn_blocking(move || {
-            Renderer::new(&report, &networks).topology_list(params)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("render task: {e}")))?
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let list = Arc::new(list);
-        *guard = Some((snap.version, list.clone()));
+        let params = params.clone();
+        let (list, _) = render_once(
+            &self.lists,
+            (tenant.clone(), key),
+            snap,
+            move |report, networks| {
+                Renderer::new(report, networks)
+                    .topology_list(params)
+                    .map_err(|e| ApiError::BadRequest(e.to_string()))
+            },
+        )
+        .await?;
         Ok(list)
     }
+}
+
+/// One cached rendering per key and report version: the first caller renders (off the async
+/// workers), callers arriving meanwhile wait on the slot and share the result. Returns the result
+/// and whether this call rendered it.
+async fn render_once<T, F>(
+    slots: &Slots<T>,
+    key: (TenantId, String),
+    snap: &Snapshot,
+    render: F,
+) -> Result<(Arc<T>, bool), ApiError>
+where
+    T: Send + Sync + 'static,
+    F: FnOnce(&scope_report::Report, &scope_render::LocalNetworks) -> Result<T, ApiError>
+        + Send
+        + 'static,
+{
+    let slot = slots
+        .lock()
+        .expect("render cache poisoned")
+        .entry(key)
+        .or_default()
+        .clone();
+    let mut guard = slot.lock().await;
+    if let Some((version, cached)) = guard.as_ref()
+        && *version == snap.version
+    {
+        return Ok((cached.clone(), false));
+    }
+    let (report, networks) = (snap.report.clone(), snap.networks.clone());
+    let rendered = tokio::task::spawn_blocking(move || render(&report, &networks))
+        .await
+        .map_err(|e| ApiError::Internal(format!("render task: {e}")))??;
+    let rendered = Arc::new(rendered);
+    *guard = Some((snap.version, rendered.clone()));
+    Ok((rendered, true))
 }
 
 /// Details of one node; 404 when the view has no such node.

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             Command::Probe(cfg) => {
                 let (tx, rx) = watch::channel(false);
                 tokio::spawn(async move {
-                    shutdown_signal().await;
+                    scope_probe::shutdown_signal().await;
                     let _ = tx.send(true);
                 });
                 scope_probe::run(cfg, rx).await
@@ -85,7 +85,7 @@ async fn app(args: AppArgs) -> anyhow::Result<()> {
         app.http_addr(),
         app.probe_addr()
     );
-    shutdown_signal().await;
+    scope_probe::shutdown_signal().await;
     info!("shutting down");
     app.stop().await;
     Ok(())
@@ -134,7 +134,7 @@ async fn launch(args: LaunchArgs) -> anyhow::Result<()> {
         "Scope is running: open http://{} (Ctrl-C to stop)",
         app.http_addr()
     );
-    shutdown_signal().await;
+    scope_probe::shutdown_signal().await;
     info!("shutting down");
     let _ = stop_tx.send(true);
     match probe.await {
@@ -144,20 +144,4 @@ async fn launch(args: LaunchArgs) -> anyhow::Result<()> {
     }
     app.stop().await;
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
 }

@@ -133,15 +133,7 @@ impl ProbeService for IngestService {
         collector.connected(hello.clone()).await;
         let stream_id = self.router.register(&tenant, &hello.probe_id, tx.clone());
         info!(tenant = %tenant, probe_id = %hello.probe_id, hostname = %hello.hostname, remote = %remote, "probe stream opened");
-        let config = pb::AppMessage {
-            msg: Some(pb::app_message::Msg::Configuration(pb::Configuration {
-                app_id: self.config.app_id.clone(),
-                max_message_bytes: self.config.max_message_bytes as u64,
-                max_nodes_per_report: self.config.max_nodes_per_report as u64,
-                request_full_report: false,
-            })),
-        };
-        let _ = tx.send(Ok(config)).await;
+        let _ = tx.send(Ok(configuration(&self.config, false))).await;
         let session = Session {
             tenant,
             probe_id: hello.probe_id,
@@ -159,6 +151,19 @@ impl ProbeService for IngestService {
             session.run(inbound, stream_id, shutdown).await
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// The settings the app sends a probe: at the start of a stream, and again (asking for a full
+/// report) when a delta arrives whose base this app does not hold.
+fn configuration(config: &IngestConfig, request_full_report: bool) -> pb::AppMessage {
+    pb::AppMessage {
+        msg: Some(pb::app_message::Msg::Configuration(pb::Configuration {
+            app_id: config.app_id.clone(),
+            max_message_bytes: config.max_message_bytes as u64,
+            max_nodes_per_report: config.max_nodes_per_report as u64,
+            request_full_report,
+        })),
     }
 }
 
@@ -308,15 +313,7 @@ impl Session {
             }
             Err(ApplyError::MissingBase { .. }) => {
                 // Not the probe's fault (e.g. this app restarted mid-stream): ask for a full one.
-                let cfg = pb::AppMessage {
-                    msg: Some(pb::app_message::Msg::Configuration(pb::Configuration {
-                        app_id: self.config.app_id.clone(),
-                        max_message_bytes: self.config.max_message_bytes as u64,
-                        max_nodes_per_report: self.config.max_nodes_per_report as u64,
-                        request_full_report: true,
-                    })),
-                };
-                let _ = self.tx.send(Ok(cfg)).await;
+                let _ = self.tx.send(Ok(configuration(&self.config, true))).await;
             }
             Err(e @ ApplyError::UnknownProbe(_)) => {
                 return Err(Status::unavailable(e.to_string()));
