@@ -22,11 +22,20 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
     exit 1
 fi
 
-# npm ci when node_modules is missing or older than the lock file (npm writes its own copy of
-# the lock into node_modules/.package-lock.json on every install).
+# Install when node_modules is missing or older than the lock file (npm writes its own copy of
+# the lock into node_modules/.package-lock.json on every install). `npm install` rather than
+# `npm ci`: the registry this project uses serves only the platform packages it needs (rollup's
+# linux builds), and `npm ci` refuses a lock without the other platforms' optional packages.
+# `npm install` installs exactly the pinned versions; the check below makes sure it never
+# rewrites the lock behind our back.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     log "installing npm packages"
-    npm ci --no-audit --no-fund --loglevel=error
+    before=$(sha256sum package-lock.json)
+    npm install --no-audit --no-fund --loglevel=error
+    if [ "$(sha256sum package-lock.json)" != "$before" ]; then
+        log "npm changed package-lock.json: package.json and the lock disagree; commit the new lock"
+        exit 1
+    fi
 fi
 
 inputs=(src index.html package.json package-lock.json tsconfig.json vite.config.ts)
