@@ -15,6 +15,9 @@
 #   export SCOPE_TEST_DATABASE_URL="$(bash scripts/ensure-postgres.sh)"
 #   bash scripts/ensure-postgres.sh >/dev/null && source /var/lib/scope-test/pg.env
 set -euo pipefail
+# Everything but the URL goes to stderr: tools run below (pg_ctlcluster, psql) print on stdout,
+# and the caller captures stdout as the URL.
+exec 3>&1 1>&2
 
 state_dir="${SCOPE_TEST_STATE_DIR:-/var/lib/scope-test}"
 role=scope_test
@@ -41,7 +44,7 @@ cluster_line="$(pg_lsclusters --no-header 2>/dev/null | head -n 1 || true)"
 if [ -z "$cluster_line" ]; then
     version="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
     log "creating cluster $version/main"
-    pg_createcluster "$version" main >/dev/null
+    pg_createcluster "$version" main >/dev/null 3>&-
     cluster_line="$(pg_lsclusters --no-header | head -n 1)"
 fi
 read -r version cluster port status _ <<<"$cluster_line"
@@ -49,7 +52,7 @@ read -r version cluster port status _ <<<"$cluster_line"
 if [ "$status" != "online" ] && [ "${status#online}" = "$status" ]; then
     log "starting cluster $version/$cluster on port $port"
     # pg_ctlcluster, run as root, switches to the cluster owner (postgres) itself.
-    pg_ctlcluster "$version" "$cluster" start
+    pg_ctlcluster "$version" "$cluster" start 3>&-
 fi
 
 for _ in $(seq 1 60); do
@@ -120,4 +123,4 @@ umask 077
 printf '%s\n' "$url" >"$url_file"
 printf "export SCOPE_TEST_DATABASE_URL='%s'\n" "$url" >"$env_file"
 log "PostgreSQL $version ready; URL in $url_file (source $env_file)"
-printf '%s\n' "$url"
+printf '%s\n' "$url" >&3
