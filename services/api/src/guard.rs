@@ -4,11 +4,7 @@
 //! API same-origin with the attacker's page) and WebSockets, which browsers open across origins.
 //! So: the Host must be a loopback name, and a WebSocket's Origin must be the app itself.
 
-use axum::extract::Request;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use axum::http::{HeaderMap, header};
 
 fn is_loopback_host(host: &str) -> bool {
     // Strip the port: "localhost:4040", "127.0.0.1:4040", "[::1]:4040".
@@ -45,17 +41,6 @@ pub(crate) fn check(headers: &HeaderMap) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Middleware refusing requests that fail [`check`] with 403.
-pub(crate) async fn loopback_only(req: Request, next: Next) -> Response {
-    match check(req.headers()) {
-        Ok(()) => next.run(req).await,
-        Err(why) => {
-            tracing::warn!("refused request: {why}");
-            (StatusCode::FORBIDDEN, axum::Json(json!({ "error": why }))).into_response()
-        }
-    }
 }
 
 #[cfg(test)]

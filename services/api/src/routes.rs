@@ -17,7 +17,8 @@ use crate::views::{self, QueryParams};
 use crate::{assets, ws};
 
 pub(crate) fn router(state: ApiState) -> Router {
-    Router::new()
+    let local = matches!(state.access, crate::state::Access::Local(_));
+    let router = Router::new()
         .route("/api", get(api_details))
         .route("/api/topology", get(topology_list))
         .route("/api/topology/{topology}", get(topology))
@@ -25,10 +26,23 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/api/topology/{topology}/{node}", get(node))
         .route("/api/report", get(report))
         .route("/api/probes", get(probes))
+        .merge(crate::accounts::router())
         .route("/api/{*rest}", get(api_not_found))
         .route("/v1/check/{product}", get(checkpoint))
+        .route("/healthz", get(healthz));
+    // Local mode has one listener, on loopback: metrics go there. The cloud tier serves them on
+    // a listener of their own, since they name tenants.
+    let router = if local {
+        router.route("/metrics", get(metrics))
+    } else {
+        router
+    };
+    router
         .fallback(assets::serve)
-        .layer(axum::middleware::from_fn(crate::guard::loopback_only))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::accounts::authenticate,
+        ))
         .with_state(state)
 }
 
@@ -94,8 +108,20 @@ async fn topology_ws(
     views::check_topology(&topology, &params)?;
     let interval = views::min_interval(&params)?;
     let cache = st.cache.clone();
-    Ok(upgrade
-        .on_upgrade(move |socket| ws::serve(socket, collector, cache, topology, params, interval)))
+    let ended = crate::accounts::session_ended(st.access.clone(), parts.headers.clone());
+    Ok(upgrade.on_upgrade(move |socket| {
+        ws::serve(
+            socket,
+            ws::Viewer {
+                collector,
+                cache,
+                topology,
+                params,
+                min_interval: interval,
+            },
+            ended,
+        )
+    }))
 }
 
 async fn node(
@@ -159,6 +185,24 @@ async fn checkpoint(
     // No download URL: a self-hosted tier upgrades its probes its own way.
     let resp = scope_checkpoint::check_response_for(&product, running, &st.info.version, "");
     Ok(json_response(resp))
+}
+
+/// Liveness for load balancers and orchestrators: the process answers HTTP.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Prometheus metrics of this process (per-tenant counters). Served on its own listener in the
+/// cloud tier (`--metrics-listen`), on the loopback API in local mode.
+pub(crate) async fn metrics() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            scope_telemetry::PROMETHEUS_CONTENT_TYPE,
+        )],
+        scope_telemetry::metrics().render_prometheus(),
+    )
+        .into_response()
 }
 
 async fn api_not_found(Path(rest): Path<String>) -> ApiError {

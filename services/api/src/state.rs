@@ -6,23 +6,17 @@ use axum::http::request::Parts;
 use scope_collector::{Collectors, TenantCollector, TenantId};
 use serde::Serialize;
 
+use crate::accounts::{Accounts, RequestCtx};
 use crate::error::ApiError;
 use crate::views::RenderCache;
 
-/// Resolves the tenant of an HTTP request from its credentials. `scope launch` has one tenant;
-/// the cloud tier resolves it from the session cookie. Never from a header a client can set.
-pub trait RequestTenant: Send + Sync + 'static {
-    /// The tenant of the request, or why it has none.
-    fn tenant(&self, parts: &Parts) -> Result<TenantId, ApiError>;
-}
-
-/// Every request belongs to one fixed tenant (`scope launch` on loopback).
-pub struct SingleTenant(pub TenantId);
-
-impl RequestTenant for SingleTenant {
-    fn tenant(&self, _parts: &Parts) -> Result<TenantId, ApiError> {
-        Ok(self.0.clone())
-    }
+/// How requests are authenticated and which tenant they belong to.
+#[derive(Clone)]
+pub enum Access {
+    /// `scope launch`: one tenant, no accounts; only loopback clients (see `guard`).
+    Local(TenantId),
+    /// The cloud tier: users sign in; the tenant is the organisation of the session.
+    Accounts(Arc<Accounts>),
 }
 
 /// A newer version, as the checkpoint reported it.
@@ -50,18 +44,18 @@ pub struct AppInfo {
 #[derive(Clone)]
 pub struct ApiState {
     pub(crate) collectors: Collectors,
-    pub(crate) tenancy: Arc<dyn RequestTenant>,
+    pub(crate) access: Access,
     pub(crate) info: Arc<AppInfo>,
     pub(crate) new_version: Arc<RwLock<Option<NewVersion>>>,
     pub(crate) cache: RenderCache,
 }
 
 impl ApiState {
-    /// State over `collectors`, resolving tenants with `tenancy`.
-    pub fn new(collectors: Collectors, tenancy: Arc<dyn RequestTenant>, info: AppInfo) -> ApiState {
+    /// State over `collectors`, authenticating requests as `access` says.
+    pub fn new(collectors: Collectors, access: Access, info: AppInfo) -> ApiState {
         ApiState {
             collectors,
-            tenancy,
+            access,
             info: Arc::new(info),
             new_version: Arc::default(),
             cache: RenderCache::default(),
@@ -73,8 +67,11 @@ impl ApiState {
         *self.new_version.write().expect("lock poisoned") = v;
     }
 
+    /// The collector of the request's tenant, as the authentication middleware resolved it.
     pub(crate) fn collector_for(&self, parts: &Parts) -> Result<TenantCollector, ApiError> {
-        let tenant = self.tenancy.tenant(parts)?;
-        Ok(self.collectors.tenant(&tenant))
+        let ctx = parts.extensions.get::<RequestCtx>().ok_or_else(|| {
+            ApiError::Internal("route reached without the authentication middleware".into())
+        })?;
+        Ok(self.collectors.tenant(&ctx.tenant()?))
     }
 }

@@ -137,6 +137,7 @@ where
         + Send
         + 'static,
 {
+    let key_for_metrics = key.clone();
     let slot = slots
         .lock()
         .expect("render cache poisoned")
@@ -150,9 +151,20 @@ where
         return Ok((cached.clone(), false));
     }
     let (report, networks) = (snap.report.clone(), snap.networks.clone());
-    let rendered = tokio::task::spawn_blocking(move || render(&report, &networks))
-        .await
-        .map_err(|e| ApiError::Internal(format!("render task: {e}")))??;
+    let (tenant, what) = (&key_for_metrics.0, &key_for_metrics.1);
+    let span = tracing::info_span!("render", tenant = %tenant, topology = %what, nodes = report.node_count() as i64);
+    let started = std::time::Instant::now();
+    let rendered =
+        tokio::task::spawn_blocking(move || span.in_scope(|| render(&report, &networks)))
+            .await
+            .map_err(|e| ApiError::Internal(format!("render task: {e}")))??;
+    // The key's first part is the view id; options follow after '&'.
+    let topology = what.split('&').next().unwrap_or(what);
+    scope_telemetry::metrics().render_observed(
+        tenant.as_str(),
+        topology,
+        started.elapsed().as_secs_f64(),
+    );
     let rendered = Arc::new(rendered);
     *guard = Some((snap.version, rendered.clone()));
     Ok((rendered, true))

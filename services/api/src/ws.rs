@@ -12,15 +12,32 @@ use crate::views::{QueryParams, RenderCache};
 
 const PING_EVERY: Duration = Duration::from_secs(30);
 
+/// What one WebSocket viewer watches.
+pub(crate) struct Viewer {
+    pub(crate) collector: TenantCollector,
+    pub(crate) cache: RenderCache,
+    pub(crate) topology: String,
+    pub(crate) params: QueryParams,
+    pub(crate) min_interval: Duration,
+}
+
+/// Streams `viewer`'s topology until the client leaves or `ended` resolves (the session behind
+/// the socket was signed out or lost its membership), then closes with 4001.
 pub(crate) async fn serve(
     socket: WebSocket,
-    collector: TenantCollector,
-    cache: RenderCache,
-    topology: String,
-    params: QueryParams,
-    min_interval: Duration,
+    viewer: Viewer,
+    ended: impl std::future::Future<Output = ()> + Send,
 ) {
+    let Viewer {
+        collector,
+        cache,
+        topology,
+        params,
+        min_interval,
+    } = viewer;
+    let _viewer = scope_telemetry::metrics().viewer_guard(collector.tenant().as_str());
     let (mut sink, mut stream) = socket.split();
+    let mut ended = std::pin::pin!(ended);
     let mut snapshots = collector.subscribe();
     let mut previous = None;
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -66,6 +83,15 @@ pub(crate) async fn serve(
                 },
                 _ = ping.tick() => {
                     if sink.send(Message::Ping(Vec::new().into())).await.is_err() { return; }
+                }
+                () = &mut ended => {
+                    let _ = sink
+                        .send(Message::Close(Some(axum::extract::ws::CloseFrame {
+                            code: 4001,
+                            reason: "session ended; sign in again".into(),
+                        })))
+                        .await;
+                    return;
                 }
             }
         }

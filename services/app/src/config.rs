@@ -60,10 +60,58 @@ pub enum Command {
 /// Settings of the app tier.
 #[derive(Debug, Clone, Args)]
 pub struct AppArgs {
-    /// Address of the API and console. Only loopback addresses are allowed until authentication
-    /// exists: reach a remote app through an SSH tunnel.
+    /// Address of the API and console. Without --database only loopback addresses are allowed
+    /// (reach a remote app through an SSH tunnel); with accounts on, any address.
     #[arg(long, env = "SCOPE_LISTEN", default_value = "127.0.0.1:4040")]
     pub listen: SocketAddr,
+
+    /// Turns accounts on: users, organisations and service tokens live in this database
+    /// (`postgres://user:password@host/db` for the cloud tier, or `sqlite:///path/scope.db?mode=rwc`).
+    #[arg(long = "database", env = "SCOPE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Key that signs session cookies (at least 32 bytes; e.g. `openssl rand -hex 32`). Needed
+    /// with --database; there is no built-in key. Prefer the environment variable: command lines
+    /// are visible to other users of the host.
+    #[arg(long, env = "SCOPE_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
+
+    /// Earlier session keys still accepted while rotating keys (comma-separated).
+    #[arg(
+        long,
+        env = "SCOPE_PREVIOUS_SESSION_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub previous_session_keys: Vec<String>,
+
+    /// One-time secret that lets the first user sign up (and become admin of the first
+    /// organisation). When not given and the tier has no user, one is generated and printed.
+    #[arg(long, env = "SCOPE_BOOTSTRAP_SECRET", hide_env_values = true)]
+    pub bootstrap_secret: Option<String>,
+
+    /// Who may sign up after the first admin: `open` (anyone, each sign-up creates a new empty
+    /// organisation: a hosted service) or `closed` (invitations only).
+    #[arg(long, env = "SCOPE_SIGNUP", default_value = "closed")]
+    pub signup: SignupPolicy,
+
+    /// Always mark the session cookie Secure (set this when users reach the console over
+    /// HTTPS; `X-Forwarded-Proto: https` from a proxy does the same per request).
+    #[arg(long, env = "SCOPE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// The address probes should connect to, shown in the `scope probe` command with each new
+    /// token (e.g. https://scope.example.com:4041). Defaults to the probe listener.
+    #[arg(long, env = "SCOPE_PROBE_ADDRESS")]
+    pub probe_address: Option<String>,
+
+    /// Serve Prometheus metrics on this address (`GET /metrics`).
+    #[arg(long, env = "SCOPE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// This replica's name, shown with the probes it holds (defaults to a random id).
+    #[arg(long, env = "SCOPE_REPLICA_ID")]
+    pub replica_id: Option<String>,
 
     /// Address where probes connect (gRPC). Probes authenticate with service tokens, so this may
     /// listen on a public address.
@@ -103,6 +151,15 @@ pub struct AppArgs {
     /// Private key (PEM) matching --tls-cert.
     #[arg(long, env = "SCOPE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+}
+
+/// Who may sign up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignupPolicy {
+    /// Anyone may create an organisation.
+    Open,
+    /// Invitations only.
+    Closed,
 }
 
 /// Settings of `scope launch`.

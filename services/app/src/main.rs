@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use scope_app::config::{AppArgs, Cli, Command, LaunchArgs, LogFormat};
-use scope_app::{AppOptions, Application, TlsIdentity, generate_token};
+use scope_api::Signup;
+use scope_app::config::{AppArgs, Cli, Command, LaunchArgs, LogFormat, SignupPolicy};
+use scope_app::{AccountsOptions, AppOptions, Application, Mode, TlsIdentity, generate_token};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
@@ -17,7 +18,21 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    scope_probe::logging::init(matches!(cli.log_format, LogFormat::Json));
+    let service = match cli.command {
+        Command::Probe(_) => "scope-probe",
+        _ => "scope-app",
+    };
+    // Logs (text or JSON) and, when OTEL_EXPORTER_OTLP_ENDPOINT is set, traces over OTLP. The
+    // guard flushes queued spans when main returns.
+    let mut telemetry =
+        scope_telemetry::TelemetryOptions::from_env().with_log_format(match cli.log_format {
+            LogFormat::Json => scope_telemetry::LogFormat::Json,
+            LogFormat::Text => scope_telemetry::LogFormat::Text,
+        });
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        telemetry.service_name = service.to_owned();
+    }
+    let _telemetry = scope_telemetry::init(telemetry);
     // One rustls provider for every TLS client and server in the process (ring).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = match tokio::runtime::Runtime::new() {
@@ -57,14 +72,45 @@ fn checkpoint_url(url: String) -> Option<String> {
 async fn app(args: AppArgs) -> anyhow::Result<()> {
     let mut tokens = args.service_tokens.clone();
     tokens.retain(|t| !t.trim().is_empty());
-    if tokens.is_empty() {
-        let t = generate_token();
-        warn!(
-            "no --service-token given; generated one for this run. Start probes with:\n\n    scope probe --service-token {t} {}\n",
-            args.probe_listen
-        );
-        tokens.push(t);
-    }
+    let mode = match &args.database_url {
+        Some(url) => {
+            if !tokens.is_empty() {
+                anyhow::bail!(
+                    "--service-token cannot be combined with --database: with accounts on, admins \
+                     create service tokens in the console (Tokens page)"
+                );
+            }
+            let Some(key) = args.session_key.clone().filter(|k| !k.trim().is_empty()) else {
+                anyhow::bail!(
+                    "--database needs a session key to sign session cookies: set SCOPE_SESSION_KEY \
+                     (e.g. to the output of `openssl rand -hex 32`); there is no built-in key"
+                );
+            };
+            Mode::Accounts(AccountsOptions {
+                database_url: url.clone(),
+                session_key: key,
+                previous_session_keys: args.previous_session_keys.clone(),
+                bootstrap_secret: args.bootstrap_secret.clone(),
+                signup: match args.signup {
+                    SignupPolicy::Open => Signup::Open,
+                    SignupPolicy::Closed => Signup::Closed,
+                },
+                secure_cookies: args.secure_cookies,
+                probe_address: args.probe_address.clone(),
+            })
+        }
+        None => {
+            if tokens.is_empty() {
+                let t = generate_token();
+                warn!(
+                    "no --service-token given; generated one for this run. Start probes with:\n\n    scope probe --service-token {t} {}\n",
+                    args.probe_listen
+                );
+                tokens.push(t);
+            }
+            Mode::Local { tokens }
+        }
+    };
     let ingest_tls = match (&args.tls_cert, &args.tls_key) {
         (Some(c), Some(k)) => Some(TlsIdentity::from_files(c, k)?),
         _ => None,
@@ -72,8 +118,10 @@ async fn app(args: AppArgs) -> anyhow::Result<()> {
     let app = Application::start(AppOptions {
         listen: args.listen,
         probe_listen: args.probe_listen,
+        mode,
+        metrics_listen: args.metrics_listen,
+        replica_id: args.replica_id.clone(),
         ingest_tls,
-        tokens,
         window: args.window,
         max_message_size: args.max_message_size,
         max_nodes_per_report: args.max_nodes_per_report,
@@ -100,7 +148,11 @@ async fn launch(args: LaunchArgs) -> anyhow::Result<()> {
         listen: args.listen,
         probe_listen,
         ingest_tls: None,
-        tokens: vec![token.clone()],
+        mode: Mode::Local {
+            tokens: vec![token.clone()],
+        },
+        metrics_listen: None,
+        replica_id: None,
         window: args.window,
         max_message_size: 16 << 20,
         max_nodes_per_report: 50_000,

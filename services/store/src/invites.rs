@@ -163,6 +163,25 @@ impl Store {
         })
     }
 
+    /// The pending invite with this secret: not accepted, revoked or expired. Lets sign-up check
+    /// an invite before creating the account that will accept it. Anything else is
+    /// [`StoreError::NotFound`].
+    pub async fn pending_invite(&self, secret: &str) -> Result<Invite> {
+        let now = self.now();
+        with_db!(self, db => {
+            sqlx::query_as::<_, Invite>(
+                "SELECT id, org_id, email, role, invited_by, created, expires, accepted_at, \
+                 accepted_by, revoked_at FROM invites WHERE secret_hash = $1 \
+                 AND accepted_at IS NULL AND revoked_at IS NULL AND expires > $2",
+            )
+            .bind(hash_secret(secret))
+            .bind(now)
+            .fetch_optional(db)
+            .await?
+            .ok_or(StoreError::NotFound)
+        })
+    }
+
     /// All invites of `org`, newest first (pending, accepted, revoked and expired alike).
     pub async fn invites(&self, org: &OrgId) -> Result<Vec<Invite>> {
         Ok(with_db!(self, db => {

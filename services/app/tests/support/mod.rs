@@ -56,7 +56,11 @@ pub fn app_options(token: &str) -> AppOptions {
     AppOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         probe_listen: "127.0.0.1:0".parse().unwrap(),
-        tokens: vec![token.to_owned()],
+        mode: scope_app::Mode::Local {
+            tokens: vec![token.to_owned()],
+        },
+        metrics_listen: None,
+        replica_id: None,
         window: Duration::from_secs(15),
         max_message_size: 16 << 20,
         max_nodes_per_report: 50_000,

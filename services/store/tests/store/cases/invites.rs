@@ -31,6 +31,14 @@ pub async fn invite_accept_grants_role_once(db: &TestDb) {
             .contains(&secret)
     );
 
+    // A pending invite can be looked up by its secret (sign-up checks it before creating the
+    // account); a wrong secret finds nothing.
+    assert_eq!(s.pending_invite(&secret).await.unwrap(), invite);
+    assert_err!(
+        s.pending_invite("scope_inv_nonsense").await,
+        StoreError::NotFound
+    );
+
     let bob = user(&s, "bob@example.com").await;
     clock.advance(1000);
     assert_eq!(
@@ -50,6 +58,7 @@ pub async fn invite_accept_grants_role_once(db: &TestDb) {
         s.accept_invite(&secret, &bob.id).await,
         StoreError::NotFound
     );
+    assert_err!(s.pending_invite(&secret).await, StoreError::NotFound);
     assert_err!(
         s.accept_invite("scope_inv_nonsense", &bob.id).await,
         StoreError::NotFound
