@@ -336,3 +336,43 @@ impl Drop for NetnsHost {
         let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
     }
 }
+
+/// A PostgreSQL URL whose tables land in a fresh schema of the test database
+/// (`SCOPE_TEST_DATABASE_URL`, from `scripts/ensure-postgres.sh`). The schema name carries its
+/// creation time so ensure-postgres.sh sweeps the ones killed runs leave behind.
+pub fn pg_schema_url() -> String {
+    let base = std::env::var("SCOPE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "SCOPE_TEST_DATABASE_URL is not set: these tests need PostgreSQL. Run \
+                 `bash scripts/ensure-postgres.sh` (as root) and export the URL it prints \
+                 (or `source /var/lib/scope-test/pg.env`)"
+            )
+        });
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let schema = format!("scope_test_{secs}_{:08x}", rand::random::<u32>());
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            base.trim(),
+            "-c",
+            &format!("CREATE SCHEMA {schema}"),
+        ])
+        .output()
+        .expect("psql (from Debian's postgresql-client) must be installed");
+    assert!(
+        out.status.success(),
+        "cannot create schema {schema}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{}{sep}options%5Bsearch_path%5D={schema}", base.trim())
+}
