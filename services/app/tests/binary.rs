@@ -105,6 +105,99 @@ fn launch_refuses_a_public_address() {
     assert!(stderr.contains("refusing to serve"), "{stderr}");
 }
 
+#[test]
+fn a_public_address_needs_accounts_and_accounts_need_a_session_key() {
+    // `scope app` without a database stays on loopback, like launch.
+    let out = Command::new(SCOPE)
+        .args(["app", "--listen", &format!("0.0.0.0:{}", free_port())])
+        .env("CHECKPOINT_DISABLE", "true")
+        .output()
+        .expect("run scope app");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without user accounts"), "{stderr}");
+    // Accounts without a signing key: refused, with how to make one. No built-in key.
+    let out = Command::new(SCOPE)
+        .args(["app", "--database", "sqlite::memory:"])
+        .env("CHECKPOINT_DISABLE", "true")
+        .env_remove("SCOPE_SESSION_KEY")
+        .output()
+        .expect("run scope app");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SCOPE_SESSION_KEY"), "{stderr}");
+    // A key too short to be safe is refused too.
+    let out = Command::new(SCOPE)
+        .args(["app", "--database", "sqlite::memory:"])
+        .env("CHECKPOINT_DISABLE", "true")
+        .env("SCOPE_SESSION_KEY", "short")
+        .output()
+        .expect("run scope app");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 32 bytes"), "{stderr}");
+}
+
+/// With accounts on, the app may listen on every address; a fresh tier prints a one-time
+/// bootstrap secret, which is what lets the first account sign up.
+#[tokio::test]
+async fn accounts_mode_listens_publicly_and_prints_a_bootstrap_secret() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let port = free_port();
+    let mut child = Command::new(SCOPE)
+        .args([
+            "app",
+            "--database",
+            "sqlite::memory:",
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+            "--probe-listen",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .env("CHECKPOINT_DISABLE", "true")
+        .env("SCOPE_SESSION_KEY", "0123456789abcdef".repeat(4))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run scope app");
+    let stderr = child.stderr.take().unwrap();
+    let secret = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stderr).lines();
+        let mut next_is_secret = false;
+        for line in lines.by_ref().map_while(Result::ok) {
+            if next_is_secret && !line.trim().is_empty() {
+                // Keep draining so the app never blocks on a full pipe.
+                std::thread::spawn(move || lines.for_each(drop));
+                return line.trim().to_owned();
+            }
+            if line.contains("bootstrap secret") {
+                next_is_secret = true;
+            }
+        }
+        panic!("no bootstrap secret printed");
+    })
+    .await
+    .unwrap();
+    let proc = Proc(child);
+    let client = reqwest::Client::new();
+    let signup = |secret: String| {
+        let client = client.clone();
+        async move {
+            client
+                .post(format!("http://127.0.0.1:{port}/api/auth/signup"))
+                .json(&serde_json::json!({ "email": "root@example.com",
+                    "password": "a long enough password", "orgName": "Ops", "bootstrapSecret": secret }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(signup("not-the-secret".into()).await, 403);
+    assert_eq!(signup(secret).await, 201);
+    signal(&proc.0, "-TERM");
+}
+
 /// A checkpoint server: records request lines, answers a newer version.
 struct CheckpointServer {
     addr: SocketAddr,
