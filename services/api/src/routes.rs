@@ -43,6 +43,7 @@ pub(crate) fn router(state: ApiState) -> Router {
             state.clone(),
             crate::accounts::authenticate,
         ))
+        .layer(axum::middleware::from_fn(observe))
         .with_state(state)
 }
 
@@ -185,6 +186,34 @@ async fn checkpoint(
     // No download URL: a self-hosted tier upgrades its probes its own way.
     let resp = scope_checkpoint::check_response_for(&product, running, &st.info.version, "");
     Ok(json_response(resp))
+}
+
+/// A span and metrics per request, labelled by route template (`/api/topology/{topology}`), not
+/// by path, so node ids neither leak into metrics nor blow up their cardinality.
+async fn observe(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(static)", |m| m.as_str())
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let span = tracing::info_span!(
+        "http.request",
+        method = %method,
+        route = %route,
+        status = tracing::field::Empty
+    );
+    let started = std::time::Instant::now();
+    let resp = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    let status = resp.status().as_u16();
+    span.record("status", i64::from(status));
+    scope_telemetry::metrics().http_request(
+        &route,
+        &method,
+        status,
+        started.elapsed().as_secs_f64(),
+    );
+    resp
 }
 
 /// Liveness for load balancers and orchestrators: the process answers HTTP.
