@@ -1,18 +1,34 @@
-// Entry point: builds the controller (state and side effects) and the graph model (layout),
-// exposes the test hooks, and renders the app.
+// Entry point: builds the controller (state and side effects), the graph model (layout) and the
+// session (mode, sign-in, routes), exposes the test hooks, and renders the console. The map starts
+// once the session knows the mode: at once in local mode, after sign-in in accounts mode.
 import { render } from 'preact';
-import { App } from './components/app/App';
+import { AccountsClient } from './api/accounts';
+import { apiBase, onUnauthorized } from './api/http';
+import { Accounts } from './components/account/context';
+import { Root } from './components/account/Root';
 import { Services } from './components/context';
 import { drawnNodes, currentGraph, perf } from './components/graph/hooks';
 import { GraphModel } from './layout/graph-model';
 import { Controller } from './store/controller';
+import { Session, browserNav } from './store/session';
 import { toWorld } from './layout/viewport';
 import { hitTest } from './components/graph/draw';
 import './styles.css';
 
 const controller = new Controller();
 const model = new GraphModel(controller.store);
-controller.start();
+// The client and the session need each other: the client asks the session for the CSRF token and
+// tells it when a call answers 401.
+let session: Session | null = null;
+const client = new AccountsClient({
+  fetch: (url, init) => fetch(url, init),
+  base: apiBase,
+  csrfToken: () => session?.csrfToken() ?? null,
+  onUnauthorized: () => session?.sessionEnded(),
+});
+session = new Session(client, browserNav(), controller);
+onUnauthorized(() => session?.sessionEnded());
+void session.init();
 
 /**
  * Hooks for end-to-end tests and the benchmark. They read state; they never change what a user
@@ -45,8 +61,10 @@ const hooks = {
 const root = document.getElementById('app');
 if (root)
   render(
-    <Services.Provider value={{ controller, model }}>
-      <App />
-    </Services.Provider>,
+    <Accounts.Provider value={{ session, client }}>
+      <Services.Provider value={{ controller, model }}>
+        <Root />
+      </Services.Provider>
+    </Accounts.Provider>,
     root,
   );

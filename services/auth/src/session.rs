@@ -36,7 +36,7 @@ impl SessionKey {
     /// at least 32 bytes (used as is).
     pub fn parse(text: &str) -> Result<SessionKey, KeyError> {
         let text = text.trim();
-        let bytes = if text.len() >= 2 * MIN_KEY_BYTES && text.len() % 2 == 0 {
+        let bytes = if text.len() >= 2 * MIN_KEY_BYTES && text.len().is_multiple_of(2) {
             hex::decode(text).unwrap_or_else(|_| text.as_bytes().to_vec())
         } else {
             text.as_bytes().to_vec()

@@ -32,6 +32,7 @@ export function startFakeApi({ dist, topology, port = 0 }) {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const p = url.pathname;
+    if (p === '/api/auth/config') return json(res, { mode: 'local', signup: 'closed', bootstrapRequired: false });
     if (p === '/api') return json(res, { id: 'fake', version: 'bench', hostname: 'bench', capabilities: { historic_reports: false } });
     if (p === '/api/topology') return json(res, list);
     if (p === '/api/probes') return json(res, [{ id: 'p1', hostname: 'bench', version: 'bench', lastSeen: Date.now() }]);

@@ -18,10 +18,18 @@ export function apiBase(): string {
   return base.endsWith('/') ? base.slice(0, -1) : base;
 }
 
+let unauthorized: (() => void) | null = null;
+
+/** Called when a call answers 401: in accounts mode, the session ended (local mode never says 401). */
+export function onUnauthorized(f: (() => void) | null): void {
+  unauthorized = f;
+}
+
 async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   const url = `${apiBase()}${path}`;
-  const res = await fetch(url, { headers: { Accept: 'application/json' }, ...(signal ? { signal } : {}) });
+  const res = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin', ...(signal ? { signal } : {}) });
   if (!res.ok) {
+    if (res.status === 401) unauthorized?.();
     const text = (await res.text().catch(() => '')).slice(0, 200);
     throw new HttpError(res.status, url, `${res.status} ${res.statusText}${text ? `: ${text}` : ''}`);
   }

@@ -75,3 +75,29 @@ export function formatMetadata(row: MetadataRow): string {
       return row.truncate && row.value.length > row.truncate ? row.value.slice(0, row.truncate) : row.value;
   }
 }
+
+/**
+ * How long ago (or from now) `then` is, relative to `now`, both in unix ms: "just now",
+ * "42 s ago", "5 min ago", "3 h ago", "2 d ago", "in 10 min". "never" for a missing time.
+ */
+export function formatRelative(then: number | null | undefined, now: number): string {
+  if (then === null || then === undefined || !Number.isFinite(then) || then <= 0) return 'never';
+  const d = Math.round((now - then) / 1000);
+  const a = Math.abs(d);
+  if (a < 2) return 'just now';
+  let text: string;
+  if (a < 60) text = `${a} s`;
+  else if (a < 3600) text = `${Math.floor(a / 60)} min`;
+  else if (a < 86400) text = `${Math.floor(a / 3600)} h`;
+  else if (a < 86400 * 60) text = `${Math.floor(a / 86400)} d`;
+  else return new Date(then).toISOString().slice(0, 10);
+  return d >= 0 ? `${text} ago` : `in ${text}`;
+}
+
+/** A unix ms time as "2026-03-01 14:05:09" in the browser's time zone (for tooltips and logs). */
+export function formatTimestamp(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms <= 0) return '';
+  const t = new Date(ms);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}:${p(t.getSeconds())}`;
+}

@@ -57,9 +57,15 @@ export class Controller {
   private detailsAbort: AbortController | null = null;
   private lastDetailsFetch = 0;
   private allNodesTimer: ReturnType<typeof setInterval> | undefined;
+  private started = false;
+  /** Bumped by stop(): answers to calls made before it are dropped (another session's data). */
+  private generation = 0;
+  private readonly onPopState = (): void => this.applyView(parseView(location.search), false);
 
   start(): void {
-    window.addEventListener('popstate', () => this.applyView(parseView(location.search), false));
+    if (this.started) return;
+    this.started = true;
+    window.addEventListener('popstate', this.onPopState);
     const every = (ms: number, f: () => void): void => {
       f();
       this.timers.push(setInterval(f, ms));
@@ -72,6 +78,47 @@ export class Controller {
     document.documentElement.classList.toggle('contrast', this.view().contrast);
     if (this.view().node) this.openDetails();
     this.connect();
+  }
+
+  /** Stops polling and closes the WebSocket (accounts mode: signed out). */
+  stop(): void {
+    if (!this.started) return;
+    this.started = false;
+    this.generation++;
+    window.removeEventListener('popstate', this.onPopState);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.socket?.close();
+    this.socket = null;
+    this.socketKey = null;
+    this.detailsAbort?.abort();
+    this.detailsAbort = null;
+    if (this.detailsTimer !== undefined) clearTimeout(this.detailsTimer);
+    this.detailsTimer = undefined;
+    if (this.allNodesTimer !== undefined) clearInterval(this.allNodesTimer);
+    this.allNodesTimer = undefined;
+  }
+
+  /**
+   * Forgets everything the server said and starts over with new WebSockets (accounts mode: the
+   * data belongs to another organisation now). The topology and options in the URL stay; the
+   * selected node, which belonged to the other organisation, goes.
+   */
+  restart(): void {
+    this.stop();
+    const s = this.store.get();
+    const view = { ...parseView(location.search), node: null };
+    this.store.set({
+      ...INITIAL_STATE,
+      view,
+      nodesVersion: s.nodesVersion + 1,
+      structureVersion: s.structureVersion + 1,
+      freshLayout: true,
+      now: Date.now(),
+    });
+    const url = `${location.pathname}${printView(view)}${location.hash}`;
+    if (url !== `${location.pathname}${location.search}${location.hash}`) history.replaceState(history.state, '', url);
+    this.start();
   }
 
   view(): ViewState {
@@ -205,17 +252,21 @@ export class Controller {
   // ---- polling -------------------------------------------------------------------------------
 
   private async loadInfo(): Promise<void> {
+    const gen = this.generation;
     try {
-      this.store.set({ info: await api.info() });
+      const info = await api.info();
+      if (gen === this.generation) this.store.set({ info });
     } catch (e) {
-      this.store.set({ apiError: `Cannot reach the app: ${message(e)}` });
+      if (gen === this.generation) this.store.set({ apiError: `Cannot reach the app: ${message(e)}` });
     }
   }
 
   private async loadTopologies(): Promise<void> {
     const s = this.store.get();
+    const gen = this.generation;
     try {
       const list = await api.topologies(allTopologiesQuery(s.topologies ?? [], s.view.options));
+      if (gen !== this.generation) return;
       this.store.set({ topologies: list, apiError: null });
       const v = this.view();
       const known = v.topology !== null && flattenTopologies(list).some((t) => topologyId(t) === v.topology);
@@ -226,13 +277,15 @@ export class Controller {
         this.connect();
       }
     } catch (e) {
-      this.store.set({ apiError: `Cannot reach the app: ${message(e)}` });
+      if (gen === this.generation) this.store.set({ apiError: `Cannot reach the app: ${message(e)}` });
     }
   }
 
   private async loadProbes(): Promise<void> {
+    const gen = this.generation;
     try {
-      this.store.set({ probes: (await api.probes()) ?? [] });
+      const probes = (await api.probes()) ?? [];
+      if (gen === this.generation) this.store.set({ probes });
     } catch {
       // The status bar already shows the API error from the other polls.
     }
@@ -241,6 +294,7 @@ export class Controller {
   private async loadAllNodes(): Promise<void> {
     const { topologies, view } = this.store.get();
     if (!topologies) return;
+    const gen = this.generation;
     const out: Record<string, NodeMap> = {};
     await Promise.all(
       flattenTopologies(topologies).map(async (t) => {
@@ -252,7 +306,7 @@ export class Controller {
         }
       }),
     );
-    this.store.set({ allNodes: out });
+    if (gen === this.generation) this.store.set({ allNodes: out });
   }
 
   // ---- details -------------------------------------------------------------------------------

@@ -4,8 +4,21 @@ import { explainEmpty } from '../../domain/options';
 import { findTopology } from '../../domain/topologies';
 import { searchResult } from '../../store/derive';
 import { useApp, useServices } from '../context';
+import { useAccountsMode } from '../account/context';
 
 function NoProbes() {
+  const accounts = useAccountsMode();
+  if (accounts)
+    return (
+      <div class="overlay" data-testid="no-probes" role="status">
+        <h2>No probe is connected</h2>
+        <p>Scope draws what this organisation's probes report. Start one on each host you want to see:</p>
+        <pre>scope probe --service-token TOKEN ADDRESS</pre>
+        <p>
+          with a service token from the <a href="#/tokens">Tokens</a> page (admins create them; it shows the exact command) and the app's probe address.
+        </p>
+      </div>
+    );
   return (
     <div class="overlay" data-testid="no-probes" role="status">
       <h2>No probe is connected</h2>
