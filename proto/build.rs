@@ -1,7 +1,11 @@
 //! Generates the scope.v1 types with protox (pure Rust; no protoc needed on the machine).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["scope/v1/report.proto", "scope/v1/probe.proto"];
+    let protos = [
+        "scope/v1/report.proto",
+        "scope/v1/probe.proto",
+        "scope/v1/bus.proto",
+    ];
     for p in &protos {
         println!("cargo:rerun-if-changed={p}");
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine: installs and starts what the tests need
-# (Docker engine and a local test image), then runs formatting and lint checks, every test, and
-# the benchmarks in test mode (each benchmark once, to prove it runs; `scripts/bench.sh` measures).
+# (Docker engine and a local test image, PostgreSQL, NATS), then runs formatting and lint checks,
+# every test, and the benchmarks in test mode (each benchmark once, to prove it runs;
+# `scripts/bench.sh` measures).
 #
 # Quick when everything is already installed. Build output goes to a fixed directory outside the
 # clone (SCOPE_TARGET_DIR) so repeated runs on one machine reuse it.
@@ -16,6 +17,8 @@ step "setting up the test environment"
 bash scripts/ensure-docker.sh
 SCOPE_TEST_DATABASE_URL="$(bash scripts/ensure-postgres.sh)"
 export SCOPE_TEST_DATABASE_URL
+SCOPE_TEST_NATS_URL="$(bash scripts/ensure-nats.sh)"
+export SCOPE_TEST_NATS_URL
 
 step "building the web console (embedded by the scope binary)"
 bash scripts/web.sh

@@ -219,16 +219,19 @@ mod tests {
             },
         );
         collector
-            .connected(Hello {
-                probe_id: "p".into(),
-                hostname: "h".into(),
-                version: "t".into(),
-                capabilities: vec![],
-            })
+            .connected(
+                Hello {
+                    probe_id: "p".into(),
+                    hostname: "h".into(),
+                    version: "t".into(),
+                    capabilities: vec![],
+                },
+                "r",
+            )
             .await;
         let report = synthetic::host_report(0, synthetic::HostShape::fleet_member(2), now_millis());
         collector
-            .update("p", ProbeUpdate::Full { seq: 1, report }, 0)
+            .update("p", "r", ProbeUpdate::Full { seq: 1, report }, 0)
             .await
             .unwrap();
         let mut rx = collector.subscribe();

@@ -64,6 +64,17 @@ pub enum ApplyError {
     /// The probe is not known (no hello seen).
     #[error("unknown probe {0}")]
     UnknownProbe(String),
+    /// The report comes from a replica that no longer holds the probe's stream (the probe
+    /// reconnected elsewhere since): old news.
+    #[error("probe {probe_id} is held by replica {holder}, not {replica}")]
+    NotOwner {
+        /// The probe.
+        probe_id: String,
+        /// The replica the report came from.
+        replica: String,
+        /// The replica holding the probe now.
+        holder: String,
+    },
 }
 
 /// A probe's reports as the collector holds them.

@@ -97,6 +97,8 @@ pub struct ProbeInfo {
     pub dropped_reports: u64,
     /// Times it connected after the first time.
     pub reconnects: u64,
+    /// The app replica holding (or that last held) its stream: where its controls go.
+    pub replica: String,
 }
 
 /// A tenant's merged state at one moment. Cheap to clone (all `Arc`s).
@@ -113,14 +115,27 @@ pub struct Snapshot {
 }
 
 enum Command {
-    Connected(Hello),
+    Connected {
+        hello: Hello,
+        replica: String,
+        remote: bool,
+    },
+    /// A remote probe learned from a full report rather than from its connection.
+    Seen {
+        hello: Hello,
+        replica: String,
+    },
     Update {
         probe_id: String,
+        replica: String,
         update: ProbeUpdate,
         dropped_reports: u64,
         reply: oneshot::Sender<Result<(), ApplyError>>,
     },
-    Disconnected(String),
+    Disconnected {
+        probe_id: String,
+        replica: String,
+    },
 }
 
 /// Handle to one tenant's actor.
@@ -159,30 +174,68 @@ impl TenantCollector {
         &self.tenant
     }
 
-    /// A probe opened its stream.
-    pub async fn connected(&self, hello: Hello) {
-        let _ = self.tx.send(Command::Connected(hello)).await;
+    /// A probe opened its stream on this process, which is app replica `replica`. From now on
+    /// only `replica`'s news about the probe counts (see [`TenantCollector::disconnected`]).
+    pub async fn connected(&self, hello: Hello, replica: &str) {
+        let cmd = Command::Connected {
+            hello,
+            replica: replica.to_owned(),
+            remote: false,
+        };
+        let _ = self.tx.send(cmd).await;
     }
 
-    /// A probe's stream ended; its report fades out after the window.
-    pub async fn disconnected(&self, probe_id: &str) {
-        let _ = self
-            .tx
-            .send(Command::Disconnected(probe_id.to_owned()))
-            .await;
+    /// A probe opened its stream on another replica, `replica` (news from the replica bus).
+    /// Unlike a local probe, a remote one silent for longer than the window is forgotten even
+    /// if no disconnect arrived: its replica may have died without a word, and if it is alive
+    /// the probe's next full report brings the probe back ([`TenantCollector::remote_seen`]).
+    pub async fn remote_connected(&self, hello: Hello, replica: &str) {
+        let cmd = Command::Connected {
+            hello,
+            replica: replica.to_owned(),
+            remote: true,
+        };
+        let _ = self.tx.send(cmd).await;
     }
 
-    /// Applies a report from a probe. Waits until the actor has taken it, so a slow actor slows
-    /// its probes down (backpressure) instead of queueing without bound.
+    /// A full report from a probe on another replica, `replica`, came with its hello: records
+    /// the probe as connected there if it is unknown here (this replica started, or forgot it,
+    /// after it connected) or known as disconnected. A probe another replica holds is left
+    /// alone: ownership only moves with a connection.
+    pub async fn remote_seen(&self, hello: Hello, replica: &str) {
+        let cmd = Command::Seen {
+            hello,
+            replica: replica.to_owned(),
+        };
+        let _ = self.tx.send(cmd).await;
+    }
+
+    /// The probe's stream on `replica` ended; its report fades out after the window. Ignored
+    /// when another replica holds the probe now: a probe that moved from replica 1 to replica 2
+    /// must not be marked disconnected by replica 1's late news.
+    pub async fn disconnected(&self, probe_id: &str, replica: &str) {
+        let cmd = Command::Disconnected {
+            probe_id: probe_id.to_owned(),
+            replica: replica.to_owned(),
+        };
+        let _ = self.tx.send(cmd).await;
+    }
+
+    /// Applies a report from a probe whose stream `replica` holds. Waits until the actor has
+    /// taken it, so a slow actor slows its probes down (backpressure) instead of queueing without
+    /// bound. A report from a replica that no longer holds the probe is refused
+    /// ([`ApplyError::NotOwner`]).
     pub async fn update(
         &self,
         probe_id: &str,
+        replica: &str,
         update: ProbeUpdate,
         dropped_reports: u64,
     ) -> Result<(), ApplyError> {
         let (reply, rx) = oneshot::channel();
         let cmd = Command::Update {
             probe_id: probe_id.to_owned(),
+            replica: replica.to_owned(),
             update,
             dropped_reports,
             reply,
@@ -212,6 +265,8 @@ struct ProbeEntry {
     disconnected_at: Option<Millis>,
     /// Silent for longer than the window: left out of the merged report.
     stale: bool,
+    /// Its stream is on another replica (learned from the bus).
+    remote: bool,
 }
 
 struct Actor {
@@ -270,52 +325,44 @@ impl Actor {
     fn handle(&mut self, cmd: Command) -> bool {
         let now = now_millis();
         match cmd {
-            Command::Connected(hello) => {
-                let entry = self
-                    .probes
-                    .entry(hello.probe_id.clone())
-                    .or_insert_with(|| ProbeEntry {
-                        info: ProbeInfo {
-                            id: hello.probe_id.clone(),
-                            hostname: hello.hostname.clone(),
-                            version: hello.version.clone(),
-                            capabilities: hello.capabilities.clone(),
-                            connected: false,
-                            first_seen: now,
-                            last_seen: now,
-                            reports_received: 0,
-                            dropped_reports: 0,
-                            reconnects: 0,
-                        },
-                        reports: ProbeReports::default(),
-                        disconnected_at: None,
-                        stale: false,
-                    });
-                if entry.info.reports_received > 0 || entry.disconnected_at.is_some() {
-                    entry.info.reconnects += 1;
-                }
-                entry.info.connected = true;
-                entry.info.hostname = hello.hostname;
-                entry.info.version = hello.version;
-                entry.info.capabilities = hello.capabilities;
-                entry.disconnected_at = None;
-                // A new stream starts with a full report; the old base is no longer valid.
-                entry.reports.base_seq = None;
-                info!(tenant = %self.tenant, probe_id = %entry.info.id, hostname = %entry.info.hostname, "probe connected");
-                self.dirty = true;
+            Command::Connected {
+                hello,
+                replica,
+                remote,
+            } => {
+                self.connect(hello, replica, remote, now);
                 false
             }
-            Command::Disconnected(id) => {
-                if let Some(e) = self.probes.get_mut(&id) {
-                    e.info.connected = false;
-                    e.disconnected_at = Some(now);
-                    info!(tenant = %self.tenant, probe_id = %id, "probe disconnected");
-                    self.dirty = true;
+            Command::Seen { hello, replica } => {
+                // Sent before every remote full report: for a probe already connected here it
+                // must change nothing (no reconnect counted, the base kept).
+                let unknown_or_gone = self
+                    .probes
+                    .get(&hello.probe_id)
+                    .is_none_or(|e| !e.info.connected);
+                if unknown_or_gone {
+                    self.connect(hello, replica, true, now);
+                }
+                false
+            }
+            Command::Disconnected { probe_id, replica } => {
+                if let Some(e) = self.probes.get_mut(&probe_id) {
+                    if e.info.replica != replica {
+                        debug!(tenant = %self.tenant, probe_id = %probe_id, from = %replica, holder = %e.info.replica, "ignoring disconnect from a replica that no longer holds the probe");
+                        return false;
+                    }
+                    if e.info.connected {
+                        e.info.connected = false;
+                        e.disconnected_at = Some(now);
+                        info!(tenant = %self.tenant, probe_id = %probe_id, replica = %replica, "probe disconnected");
+                        self.dirty = true;
+                    }
                 }
                 false
             }
             Command::Update {
                 probe_id,
+                replica,
                 update,
                 dropped_reports,
                 reply,
@@ -324,6 +371,14 @@ impl Actor {
                     let _ = reply.send(Err(ApplyError::UnknownProbe(probe_id)));
                     return false;
                 };
+                if e.info.replica != replica {
+                    let _ = reply.send(Err(ApplyError::NotOwner {
+                        probe_id,
+                        replica,
+                        holder: e.info.replica.clone(),
+                    }));
+                    return false;
+                }
                 let urgent = update.is_shortcut();
                 let since = now - self.config.window.as_millis() as Millis;
                 let res = e.reports.apply(update, since);
@@ -340,6 +395,46 @@ impl Actor {
         }
     }
 
+    /// Records a (re)connection of `hello`'s probe on `replica`, which from now on holds it.
+    fn connect(&mut self, hello: Hello, replica: String, remote: bool, now: Millis) {
+        let entry = self
+            .probes
+            .entry(hello.probe_id.clone())
+            .or_insert_with(|| ProbeEntry {
+                info: ProbeInfo {
+                    id: hello.probe_id.clone(),
+                    hostname: hello.hostname.clone(),
+                    version: hello.version.clone(),
+                    capabilities: hello.capabilities.clone(),
+                    connected: false,
+                    first_seen: now,
+                    last_seen: now,
+                    reports_received: 0,
+                    dropped_reports: 0,
+                    reconnects: 0,
+                    replica: replica.clone(),
+                },
+                reports: ProbeReports::default(),
+                disconnected_at: None,
+                stale: false,
+                remote,
+            });
+        if entry.info.reports_received > 0 || entry.disconnected_at.is_some() {
+            entry.info.reconnects += 1;
+        }
+        entry.info.connected = true;
+        entry.info.hostname = hello.hostname;
+        entry.info.version = hello.version;
+        entry.info.capabilities = hello.capabilities;
+        entry.info.replica = replica;
+        entry.remote = remote;
+        entry.disconnected_at = None;
+        // A new stream starts with a full report; the old base is no longer valid.
+        entry.reports.base_seq = None;
+        info!(tenant = %self.tenant, probe_id = %entry.info.id, hostname = %entry.info.hostname, replica = %entry.info.replica, remote, "probe connected");
+        self.dirty = true;
+    }
+
     /// Fades out probes silent for longer than the window and forgets disconnected ones. Returns
     /// whether the merged report must change.
     fn expire(&mut self, now: Millis) -> bool {
@@ -352,8 +447,10 @@ impl Actor {
                 changed = true;
             }
             // A disconnected probe is forgotten once it has faded; a connected but silent one
-            // stays listed (its stream is open) but contributes nothing.
-            !silent || e.info.connected
+            // stays listed (its stream is open) but contributes nothing. Unless the stream is on
+            // another replica: silence may mean that replica died without a disconnect, and a
+            // live one brings the probe back with its next full report.
+            !silent || (e.info.connected && !e.remote)
         });
         changed
     }
@@ -419,6 +516,9 @@ mod tests {
         }
     }
 
+    const R1: &str = "replica-1";
+    const R2: &str = "replica-2";
+
     fn config(window_ms: u64) -> CollectorConfig {
         CollectorConfig {
             window: Duration::from_millis(window_ms),
@@ -450,9 +550,9 @@ mod tests {
         let shape = synthetic::HostShape::fleet_member(2);
         for i in 0..2 {
             let id = format!("p{i}");
-            c.connected(hello(&id)).await;
+            c.connected(hello(&id), R1).await;
             let report = synthetic::host_report(i, shape, now_millis());
-            c.update(&id, ProbeUpdate::Full { seq: 1, report }, 0)
+            c.update(&id, R1, ProbeUpdate::Full { seq: 1, report }, 0)
                 .await
                 .unwrap();
         }
@@ -461,13 +561,15 @@ mod tests {
         assert!(snap.networks.contains("10.0.0.1".parse().unwrap()));
         assert!(!snap.networks.contains("8.8.8.8".parse().unwrap()));
         // p1 disconnects; p0 keeps reporting. p1's host fades after the window.
-        c.disconnected("p1").await;
+        c.disconnected("p1", R1).await;
         let keep_alive = {
             let c = c.clone();
             tokio::spawn(async move {
                 for seq in 2..20 {
                     let report = synthetic::host_report(0, shape, now_millis());
-                    let _ = c.update("p0", ProbeUpdate::Full { seq, report }, 3).await;
+                    let _ = c
+                        .update("p0", R1, ProbeUpdate::Full { seq, report }, 3)
+                        .await;
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             })
@@ -484,11 +586,12 @@ mod tests {
     #[tokio::test]
     async fn deltas_without_base_are_refused_and_reconnects_are_counted() {
         let c = TenantCollector::spawn(TenantId::new("t"), config(15_000));
-        c.connected(hello("p")).await;
+        c.connected(hello("p"), R1).await;
         let d = scope_report::delta::diff(&Report::default(), &Report::default());
         let err = c
             .update(
                 "p",
+                R1,
                 ProbeUpdate::Delta {
                     seq: 2,
                     base_seq: 1,
@@ -502,6 +605,7 @@ mod tests {
         assert!(matches!(
             c.update(
                 "ghost",
+                R1,
                 ProbeUpdate::Full {
                     seq: 1,
                     report: Report::default()
@@ -513,6 +617,7 @@ mod tests {
         ));
         c.update(
             "p",
+            R1,
             ProbeUpdate::Full {
                 seq: 1,
                 report: Report::new(1),
@@ -521,8 +626,8 @@ mod tests {
         )
         .await
         .unwrap();
-        c.disconnected("p").await;
-        c.connected(hello("p")).await;
+        c.disconnected("p", R1).await;
+        c.connected(hello("p"), R1).await;
         let mut rx = c.subscribe();
         let snap = wait_for(&mut rx, |s| {
             s.probes
@@ -538,9 +643,9 @@ mod tests {
         let reg = Collectors::new(config(15_000));
         let a = reg.tenant(&TenantId::new("a"));
         let b = reg.tenant(&TenantId::new("b"));
-        a.connected(hello("pa")).await;
+        a.connected(hello("pa"), R1).await;
         let report = synthetic::host_report(0, synthetic::HostShape::fleet_member(1), now_millis());
-        a.update("pa", ProbeUpdate::Full { seq: 1, report }, 0)
+        a.update("pa", R1, ProbeUpdate::Full { seq: 1, report }, 0)
             .await
             .unwrap();
         let mut rx = reg.tenant(&TenantId::new("a")).subscribe();
@@ -551,6 +656,7 @@ mod tests {
         assert!(
             b.update(
                 "pa",
+                R1,
                 ProbeUpdate::Full {
                     seq: 1,
                     report: Report::new(1)
@@ -560,5 +666,90 @@ mod tests {
             .await
             .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn only_the_replica_holding_a_probe_counts() {
+        let c = TenantCollector::spawn(TenantId::new("t"), config(15_000));
+        let mut rx = c.subscribe();
+        let full = |seq| ProbeUpdate::Full {
+            seq,
+            report: synthetic::host_report(0, synthetic::HostShape::fleet_member(1), now_millis()),
+        };
+        c.remote_connected(hello("p"), R1).await;
+        c.update("p", R1, full(1), 0).await.unwrap();
+        // The probe moves to replica 2; replica 1's late report and disconnect are old news.
+        c.remote_connected(hello("p"), R2).await;
+        assert_eq!(
+            c.update("p", R1, full(9), 0).await,
+            Err(ApplyError::NotOwner {
+                probe_id: "p".into(),
+                replica: R1.into(),
+                holder: R2.into()
+            })
+        );
+        c.disconnected("p", R1).await;
+        c.update("p", R2, full(1), 0).await.unwrap();
+        let snap = wait_for(&mut rx, |s| {
+            s.probes.first().is_some_and(|p| p.reports_received == 2)
+        })
+        .await;
+        let p = &snap.probes[0];
+        assert!(p.connected, "replica 1's late disconnect must not count");
+        assert_eq!(p.replica, R2);
+        assert_eq!(p.reconnects, 1);
+        // Replica 2's disconnect does.
+        c.disconnected("p", R2).await;
+        wait_for(&mut rx, |s| s.probes.first().is_some_and(|p| !p.connected)).await;
+        let json = serde_json::to_value(&c.snapshot().probes[0]).unwrap();
+        assert_eq!(json["replica"], R2);
+    }
+
+    #[tokio::test]
+    async fn a_remote_probe_is_learned_from_its_full_report_hello() {
+        let c = TenantCollector::spawn(TenantId::new("t"), config(15_000));
+        let mut rx = c.subscribe();
+        c.remote_seen(hello("p"), R1).await;
+        let report = synthetic::host_report(0, synthetic::HostShape::fleet_member(1), now_millis());
+        c.update("p", R1, ProbeUpdate::Full { seq: 5, report }, 0)
+            .await
+            .unwrap();
+        // Seen again before the next full report: changes nothing (no reconnect, base kept).
+        c.remote_seen(hello("p"), R1).await;
+        let d = scope_report::delta::diff(&Report::default(), &Report::default());
+        c.update(
+            "p",
+            R1,
+            ProbeUpdate::Delta {
+                seq: 6,
+                base_seq: 5,
+                delta: d,
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        // Another replica's hello does not take the probe from replica 1: only a connection does.
+        c.remote_seen(hello("p"), R2).await;
+        let snap = wait_for(&mut rx, |s| {
+            s.probes.first().is_some_and(|p| p.reports_received == 2)
+        })
+        .await;
+        assert_eq!(snap.probes[0].replica, R1);
+        assert_eq!(snap.probes[0].reconnects, 0);
+        assert!(snap.probes[0].connected);
+    }
+
+    #[tokio::test]
+    async fn a_silent_remote_probe_is_forgotten_but_a_silent_local_one_stays_listed() {
+        let c = TenantCollector::spawn(TenantId::new("t"), config(300));
+        let mut rx = c.subscribe();
+        c.connected(hello("local"), R1).await;
+        c.remote_connected(hello("remote"), R2).await;
+        wait_for(&mut rx, |s| s.probes.len() == 2).await;
+        // Neither reports; after the window the remote one (its replica may be dead) is gone.
+        let snap = wait_for(&mut rx, |s| s.probes.len() == 1).await;
+        assert_eq!(snap.probes[0].id, "local");
+        assert!(snap.probes[0].connected);
     }
 }

@@ -6,14 +6,24 @@ use std::pin::Pin;
 use scope_collector::TenantId;
 use sha2::{Digest, Sha256};
 
+/// The token could not be checked (e.g. the database is down). Not a verdict on the token:
+/// a new stream is refused with UNAVAILABLE so the probe retries, an open one is kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot check the service token: {0}")]
+pub struct ResolveError(pub String);
+
+/// What [`TokenResolver::resolve`] returns: the tenant, `Ok(None)` for a token that is unknown
+/// or revoked, or an error when that cannot be told right now.
+pub type ResolveFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<TenantId>, ResolveError>> + Send + 'a>>;
+
 /// Resolves a probe's service token to its tenant. One implementation holds the tokens of
-/// `scope launch`; the cloud tier's looks them up in its store.
+/// `scope launch`; the cloud tier's looks them up in its store. Ingest asks again every second
+/// or two while a stream is open, so a revoked token stops its probes promptly: answers must
+/// not be cached for longer than that.
 pub trait TokenResolver: Send + Sync + 'static {
-    /// The tenant owning `token`, or `None` when the token is unknown or revoked.
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Option<TenantId>> + Send + 'a>>;
+    /// The tenant owning `token`; `Ok(None)` when the token is unknown or revoked.
+    fn resolve<'a>(&'a self, token: &'a str) -> ResolveFuture<'a>;
 }
 
 /// SHA-256 of a token, hex-encoded. Tokens are high-entropy random strings, so a fast hash is the
@@ -46,10 +56,7 @@ impl StaticTokens {
 }
 
 impl TokenResolver for StaticTokens {
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Option<TenantId>> + Send + 'a>> {
+    fn resolve<'a>(&'a self, token: &'a str) -> ResolveFuture<'a> {
         let h: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         // Compare every stored hash in full so timing does not reveal which bytes matched.
         let found = self
@@ -57,7 +64,7 @@ impl TokenResolver for StaticTokens {
             .iter()
             .fold(false, |acc, k| acc | constant_time_eq(k, &h));
         let tenant = found.then(|| self.tenant.clone());
-        Box::pin(async move { tenant })
+        Box::pin(async move { Ok(tenant) })
     }
 }
 
@@ -74,10 +81,10 @@ mod tests {
         let t = StaticTokens::new(TenantId::new("local"), ["s3cret-token"]);
         assert_eq!(
             t.resolve("s3cret-token").await,
-            Some(TenantId::new("local"))
+            Ok(Some(TenantId::new("local")))
         );
-        assert_eq!(t.resolve("s3cret-tokem").await, None);
-        assert_eq!(t.resolve("").await, None);
+        assert_eq!(t.resolve("s3cret-tokem").await, Ok(None));
+        assert_eq!(t.resolve("").await, Ok(None));
         assert_eq!(hash_token("abc").len(), 64);
     }
 }
@@ -96,18 +103,12 @@ impl StoreTokens {
 }
 
 impl TokenResolver for StoreTokens {
-    fn resolve<'a>(
-        &'a self,
-        token: &'a str,
-    ) -> Pin<Box<dyn Future<Output = Option<TenantId>> + Send + 'a>> {
+    fn resolve<'a>(&'a self, token: &'a str) -> ResolveFuture<'a> {
         Box::pin(async move {
             match self.store.resolve_token(token).await {
-                Ok(found) => found.map(|(org, _)| TenantId::new(org.to_string())),
-                Err(e) => {
-                    // Refuse rather than guess; the probe retries with backoff.
-                    tracing::error!("cannot check a service token: {e}");
-                    None
-                }
+                Ok(found) => Ok(found.map(|(org, _)| TenantId::new(org.to_string()))),
+                // Not a verdict: the caller decides (refuse a new stream, keep an open one).
+                Err(e) => Err(ResolveError(e.to_string())),
             }
         })
     }
@@ -129,18 +130,21 @@ mod store_tests {
         let r = StoreTokens::new(store.clone());
         assert_eq!(
             r.resolve(&clear).await,
-            Some(TenantId::new(a.id.to_string()))
+            Ok(Some(TenantId::new(a.id.to_string())))
         );
         assert_eq!(
             r.resolve(&clear_b).await,
-            Some(TenantId::new(b.id.to_string()))
+            Ok(Some(TenantId::new(b.id.to_string())))
         );
-        assert_eq!(r.resolve("scope_not-a-token").await, None);
+        assert_eq!(r.resolve("scope_not-a-token").await, Ok(None));
         // Org B cannot revoke org A's token by its id; org A can.
         assert!(store.revoke_token(&b.id, &info.id).await.is_err());
-        assert!(r.resolve(&clear).await.is_some());
+        assert!(r.resolve(&clear).await.unwrap().is_some());
         store.revoke_token(&a.id, &info.id).await.unwrap();
-        assert_eq!(r.resolve(&clear).await, None);
-        assert!(r.resolve(&clear_b).await.is_some());
+        assert_eq!(r.resolve(&clear).await, Ok(None));
+        assert!(r.resolve(&clear_b).await.unwrap().is_some());
+        // A closed database is "cannot check", not "revoked".
+        store.close().await;
+        assert!(r.resolve(&clear_b).await.is_err());
     }
 }
