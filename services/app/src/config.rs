@@ -109,6 +109,11 @@ pub struct AppArgs {
     #[arg(long, env = "SCOPE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// NATS server the replicas share (e.g. nats://nats:4222): each replica publishes the probe
+    /// reports it receives there, so every replica shows every probe.
+    #[arg(long = "nats", env = "SCOPE_NATS_URL")]
+    pub nats_url: Option<String>,
+
     /// This replica's name, shown with the probes it holds (defaults to a random id).
     #[arg(long, env = "SCOPE_REPLICA_ID")]
     pub replica_id: Option<String>,

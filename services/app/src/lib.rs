@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use scope_api::{Access, Accounts, AccountsConfig, ApiState, AppInfo, NewVersion, Signup};
+use scope_bus::{Bus, InProcessBus, NatsBus};
 use scope_collector::{CollectorConfig, Collectors, TenantId};
 use scope_ingest::{
     IngestConfig, IngestService, ProbeRouter, StaticTokens, StoreTokens, TokenResolver,
@@ -83,6 +84,8 @@ pub struct AppOptions {
     pub metrics_listen: Option<SocketAddr>,
     /// This replica's name (probes seen, logs); random when `None`.
     pub replica_id: Option<String>,
+    /// NATS server shared by the replicas; `None` for a single process (in-process bus).
+    pub nats_url: Option<String>,
     /// Merge window.
     pub window: Duration,
     /// Largest probe message.
@@ -176,6 +179,11 @@ pub struct Application {
     tasks: Vec<JoinHandle<()>>,
     collectors: Collectors,
     store: Option<Store>,
+    /// Held for their lifetime: dropping them stops the bus subscriptions.
+    _replication: (
+        scope_ingest::replication::Subscriber,
+        scope_ingest::ControlServer,
+    ),
 }
 
 /// Opens the store and sets up accounts mode; prints the bootstrap secret when the tier still
@@ -279,17 +287,40 @@ impl Application {
                     )
                 }
             };
-        let ingest = IngestService::new(
-            IngestConfig {
-                max_message_bytes: opts.max_message_size,
-                max_nodes_per_report: opts.max_nodes_per_report,
-                app_id: app_id.clone(),
-                ..IngestConfig::default()
-            },
-            resolver,
+        let ingest_config = IngestConfig {
+            max_message_bytes: opts.max_message_size,
+            max_nodes_per_report: opts.max_nodes_per_report,
+            app_id: app_id.clone(),
+            ..IngestConfig::default()
+        };
+        // The replica bus: NATS for the cloud tier, in-process otherwise. Every replica applies
+        // the others' probe events to its collectors, and serves controls for the probes whose
+        // streams it holds.
+        let bus: Arc<dyn Bus> = match &opts.nats_url {
+            Some(url) => Arc::new(
+                NatsBus::connect(url, &format!("scope-app {app_id}"))
+                    .await
+                    .with_context(|| format!("cannot connect to NATS at {url}"))?,
+            ),
+            None => Arc::new(InProcessBus::default()),
+        };
+        let subscriber = scope_ingest::replication::spawn_subscriber(
+            bus.clone(),
+            &app_id,
             collectors.clone(),
-            ProbeRouter::new(Duration::from_secs(60)),
-        );
+            &ingest_config,
+        )
+        .await
+        .context("cannot subscribe to other replicas' probe events")?;
+        let (router, control_server) = ProbeRouter::new(Duration::from_secs(60))
+            .with_bus(bus.clone(), &app_id, collectors.clone())
+            .await
+            .context("cannot serve controls over the bus")?;
+        let mut ingest = IngestService::new(ingest_config, resolver, collectors.clone(), router)
+            .with_replication(bus, app_id.clone());
+        if let Some(store) = &store {
+            ingest = ingest.with_store(store.clone(), app_id.clone());
+        }
         let api_state = ApiState::new(
             collectors.clone(),
             access,
@@ -379,6 +410,7 @@ impl Application {
             tasks,
             collectors,
             store,
+            _replication: (subscriber, control_server),
         })
     }
 

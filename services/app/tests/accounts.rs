@@ -36,6 +36,7 @@ async fn start_app(database_url: String, key: &str, signup: scope_api::Signup) -
         }),
         metrics_listen: None,
         replica_id: Some("test-replica".into()),
+        nats_url: None,
         window: Duration::from_secs(15),
         max_message_size: 16 << 20,
         max_nodes_per_report: 50_000,

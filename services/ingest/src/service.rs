@@ -236,6 +236,7 @@ impl ProbeService for IngestService {
             }
             None => None,
         };
+        let connected = scope_telemetry::metrics().probe_guard(tenant.as_str());
         let stream_id = self.router.register(&tenant, &hello.probe_id, tx.clone());
         info!(tenant = %tenant, probe_id = %hello.probe_id, hostname = %hello.hostname, remote = %remote, replica = %self.replica, "probe stream opened");
         let _ = tx.send(Ok(configuration(&self.config, false))).await;
@@ -254,6 +255,7 @@ impl ProbeService for IngestService {
             last_check: Instant::now(),
             publisher,
             recorder,
+            _connected: connected,
         };
         let (_never, never_rx) = watch::channel(false);
         let shutdown = self.shutdown.clone().unwrap_or(never_rx);
@@ -308,6 +310,8 @@ struct Session {
     last_check: Instant,
     publisher: Option<Publisher>,
     recorder: Option<Recorder>,
+    /// Counts the stream in `scope_probes_connected` while it is open.
+    _connected: scope_telemetry::ConnectionGuard<'static>,
 }
 
 impl Session {
@@ -411,9 +415,25 @@ impl Session {
         match msg.msg {
             Some(pb::probe_message::Msg::Report(r)) => {
                 self.recheck_token(RECHECK_ON_REPORT_AFTER).await?;
-                let res = self.report(r).await;
-                if res.is_err() {
-                    self.note_dropped();
+                let bytes = prost::Message::encoded_len(&r);
+                let span = tracing::info_span!(
+                    "ingest.report",
+                    tenant = %self.tenant,
+                    probe_id = %self.probe_id,
+                    bytes = bytes as i64,
+                    kind = r.kind,
+                );
+                let res = tracing::Instrument::instrument(self.report(r), span).await;
+                let metrics = scope_telemetry::metrics();
+                match &res {
+                    Ok(()) => metrics.reports_received(self.tenant.as_str(), bytes as u64),
+                    Err(status) => {
+                        metrics.reports_rejected(
+                            self.tenant.as_str(),
+                            &format!("{:?}", status.code()),
+                        );
+                        self.note_dropped();
+                    }
                 }
                 if let Some(rec) = &mut self.recorder {
                     rec.maybe_flush();

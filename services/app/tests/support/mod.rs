@@ -61,6 +61,7 @@ pub fn app_options(token: &str) -> AppOptions {
         },
         metrics_listen: None,
         replica_id: None,
+        nats_url: None,
         window: Duration::from_secs(15),
         max_message_size: 16 << 20,
         max_nodes_per_report: 50_000,
