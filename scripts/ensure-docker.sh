@@ -28,7 +28,8 @@ fi
 if ! docker info >/dev/null 2>&1; then
     log "starting dockerd"
     mkdir -p /var/log
-    nohup dockerd >/var/log/scope-dockerd.log 2>&1 &
+    # setsid: dockerd outlives the shell (and the CI job step) that started it.
+    setsid nohup dockerd </dev/null >/var/log/scope-dockerd.log 2>&1 &
     for _ in $(seq 1 60); do
         docker info >/dev/null 2>&1 && break
         sleep 0.5

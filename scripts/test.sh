@@ -46,6 +46,9 @@ fi
 step "web console: unit and end-to-end tests in headless Chromium"
 bash scripts/web-test.sh
 
+step "the cloud tier: docker compose with PostgreSQL, NATS, two replicas, a load balancer, a probe"
+bash scripts/compose-test.sh
+
 step "benchmarks (test mode)"
 cargo bench --workspace --locked -- --test >/dev/null
 
