@@ -50,13 +50,16 @@ export function useStore<S extends object, T>(store: Store<S>, select: (s: S) =>
   const value = select(store.get());
   const valueRef = useRef(value);
   valueRef.current = value;
-  useEffect(
-    () =>
-      store.subscribe(() => {
-        const next = selectRef.current(store.get());
-        if (!shallowEqual(next, valueRef.current)) force(0);
-      }),
-    [store],
-  );
+  useEffect(() => {
+    const check = (): void => {
+      const next = selectRef.current(store.get());
+      if (!shallowEqual(next, valueRef.current)) force(0);
+    };
+    const unsubscribe = store.subscribe(check);
+    // Effects run after the paint: a change between the render and now would otherwise be missed
+    // until the next one (for a store that rarely changes, like the session's, forever).
+    check();
+    return unsubscribe;
+  }, [store]);
   return value;
 }
