@@ -11,12 +11,12 @@
 // the local image scope-test-busybox:latest (scripts/ensure-docker.sh), and Chromium
 // (scripts/web-test.sh installs it). A missing part fails the run with what to do; nothing is
 // skipped silently.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser } from './lib/browser.mjs';
+import { eventually, freePort, sleep, startProcess } from './lib/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -28,41 +28,14 @@ const run = `${process.pid.toString(36)}${Math.floor(Math.random() * 1e6).toStri
 const names = { web: `scope-e2e-${run}-web`, other: `scope-e2e-${run}-other`, late: `scope-e2e-${run}-late` };
 
 const log = (...a) => console.log(...a);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function fail(msg) {
   console.error(`e2e: ${msg}`);
   process.exit(2);
 }
 
-async function eventually(what, f, timeoutMs = 30000, everyMs = 250) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
-    await sleep(everyMs);
-  }
-}
-
 function docker(...args) {
   return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
 }
 
 // ---- preconditions -------------------------------------------------------------------------
@@ -116,21 +89,8 @@ let scope;
 let page;
 
 /** Starts the scope binary; its process is stopped at cleanup (or earlier with `stop`). */
-async function startScope(args, onOutput) {
-  const child = spawn(scopeBin, args, { env: { ...process.env, CHECKPOINT_DISABLE: '1', SCOPE_LOG_FORMAT: 'text' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.on('data', onOutput);
-  child.stderr.on('data', onOutput);
-  const exited = new Promise((r) => child.on('exit', r));
-  child.stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    }
-  };
-  cleanups.push(child.stop);
-  return child;
+function startScope(args, onOutput) {
+  return startProcess(scopeBin, args, { onOutput, cleanups });
 }
 try {
   startContainer(names.web, 'httpd', '-f', '-p', '80', '-h', '/www');

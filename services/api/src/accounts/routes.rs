@@ -66,6 +66,35 @@ fn session(parts: &Parts) -> Result<Arc<SessionCtx>, ApiError> {
     }
 }
 
+/// A request acting on the session's current organisation with at least some role.
+struct OrgCall {
+    acc: Arc<Accounts>,
+    session: Arc<SessionCtx>,
+    org: OrgId,
+}
+
+impl OrgCall {
+    fn new(st: &ApiState, parts: &Parts, role: Role) -> Result<OrgCall, ApiError> {
+        let acc = accounts(st)?;
+        let session = session(parts)?;
+        let org = session.require(role)?.clone();
+        Ok(OrgCall { acc, session, org })
+    }
+
+    /// Audits an action of the signed-in user in the organisation.
+    async fn audit(&self, action: &str, target: &str, details: Value) {
+        audit(
+            &self.acc,
+            &self.org,
+            Actor::User(self.session.user.clone()),
+            action,
+            target,
+            details,
+        )
+        .await;
+    }
+}
+
 /// Appends to the organisation's audit log. A failed write is logged but does not undo or fail
 /// the change it records (which has already happened).
 async fn audit(
@@ -412,9 +441,8 @@ async fn accept_invite(
 /// Probes of the organisation: the store's record (every probe ever seen, totals over replicas)
 /// overlaid with this replica's live view (connected now, counters since it saw the probe).
 async fn probes(State(st): State<ApiState>, parts: Parts) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Viewer)?;
+    let c = OrgCall::new(&st, &parts, Role::Viewer)?;
+    let (acc, org) = (&c.acc, &c.org);
     let seen = acc.store.probes(org).await?;
     let live = st
         .collectors
@@ -448,9 +476,8 @@ async fn probes(State(st): State<ApiState>, parts: Parts) -> Result<Response, Ap
 }
 
 async fn tokens(State(st): State<ApiState>, parts: Parts) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Admin)?;
+    let c = OrgCall::new(&st, &parts, Role::Admin)?;
+    let (acc, org) = (&c.acc, &c.org);
     Ok(Json(acc.store.tokens(org).await?).into_response())
 }
 
@@ -464,15 +491,11 @@ async fn create_token(
     parts: Parts,
     b: Result<Json<NameBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Admin)?;
+    let c = OrgCall::new(&st, &parts, Role::Admin)?;
+    let (acc, s, org) = (&c.acc, &c.session, &c.org);
     let name = body(b)?.name;
     let (info, secret) = acc.store.create_token(org, &name, Some(&s.user)).await?;
-    audit(
-        &acc,
-        org,
-        Actor::User(s.user.clone()),
+    c.audit(
         "token.create",
         info.id.as_str(),
         json!({ "name": info.name, "prefix": info.prefix }),
@@ -491,29 +514,19 @@ async fn revoke_token(
     Path(id): Path<String>,
     parts: Parts,
 ) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Admin)?;
+    let c = OrgCall::new(&st, &parts, Role::Admin)?;
+    let (acc, org) = (&c.acc, &c.org);
     let id: TokenId = id
         .parse()
         .map_err(|_| ApiError::NotFound("no such token".into()))?;
     acc.store.revoke_token(org, &id).await?;
-    audit(
-        &acc,
-        org,
-        Actor::User(s.user.clone()),
-        "token.revoke",
-        id.as_str(),
-        Value::Null,
-    )
-    .await;
+    c.audit("token.revoke", id.as_str(), Value::Null).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn members(State(st): State<ApiState>, parts: Parts) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Viewer)?;
+    let c = OrgCall::new(&st, &parts, Role::Viewer)?;
+    let (acc, org) = (&c.acc, &c.org);
     Ok(Json(acc.store.members(org).await?).into_response())
 }
 
@@ -541,19 +554,15 @@ async fn set_role(
     parts: Parts,
     b: Result<Json<RoleBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Admin)?;
+    let c = OrgCall::new(&st, &parts, Role::Admin)?;
+    let (acc, org) = (&c.acc, &c.org);
     let user = parse_user(&user)?;
     let role = parse_role(&body(b)?.role)?;
     acc.store
         .set_role(org, &user, role)
         .await
         .map_err(member_error)?;
-    audit(
-        &acc,
-        org,
-        Actor::User(s.user.clone()),
+    c.audit(
         "member.role",
         user.as_str(),
         json!({ "role": role.as_str() }),
@@ -581,30 +590,20 @@ async fn remove_member(
     Path(user): Path<String>,
     parts: Parts,
 ) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Admin)?;
+    let c = OrgCall::new(&st, &parts, Role::Admin)?;
+    let (acc, org) = (&c.acc, &c.org);
     let user = parse_user(&user)?;
     acc.store
         .remove_member(org, &user)
         .await
         .map_err(member_error)?;
-    audit(
-        &acc,
-        org,
-        Actor::User(s.user.clone()),
-        "member.remove",
-        user.as_str(),
-        Value::Null,
-    )
-    .await;
+    c.audit("member.remove", user.as_str(), Value::Null).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn invites(State(st): State<ApiState>, parts: Parts) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Admin)?;
+    let c = OrgCall::new(&st, &parts, Role::Admin)?;
+    let (acc, org) = (&c.acc, &c.org);
     Ok(Json(acc.store.invites(org).await?).into_response())
 }
 
@@ -619,19 +618,15 @@ async fn create_invite(
     parts: Parts,
     b: Result<Json<InviteBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Admin)?;
+    let c = OrgCall::new(&st, &parts, Role::Admin)?;
+    let (acc, s, org) = (&c.acc, &c.session, &c.org);
     let b = body(b)?;
     let role = parse_role(&b.role)?;
     let (invite, secret) = acc
         .store
         .create_invite(org, &b.email, role, &s.user)
         .await?;
-    audit(
-        &acc,
-        org,
-        Actor::User(s.user.clone()),
+    c.audit(
         "invite.create",
         &invite.email,
         json!({ "role": role.as_str(), "invite": invite.id }),
@@ -650,22 +645,13 @@ async fn revoke_invite(
     Path(id): Path<String>,
     parts: Parts,
 ) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Admin)?;
+    let c = OrgCall::new(&st, &parts, Role::Admin)?;
+    let (acc, org) = (&c.acc, &c.org);
     let id: InviteId = id
         .parse()
         .map_err(|_| ApiError::NotFound("no such invitation".into()))?;
     acc.store.revoke_invite(org, &id).await?;
-    audit(
-        &acc,
-        org,
-        Actor::User(s.user.clone()),
-        "invite.revoke",
-        id.as_str(),
-        Value::Null,
-    )
-    .await;
+    c.audit("invite.revoke", id.as_str(), Value::Null).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -687,9 +673,8 @@ async fn audit_log(
     Query(q): Query<HashMap<String, String>>,
     parts: Parts,
 ) -> Result<Response, ApiError> {
-    let acc = accounts(&st)?;
-    let s = session(&parts)?;
-    let org = s.require(Role::Admin)?;
+    let c = OrgCall::new(&st, &parts, Role::Admin)?;
+    let (acc, org) = (&c.acc, &c.org);
     let limit: u32 = match q.get("limit") {
         None => 100,
         Some(v) => v
