@@ -305,6 +305,40 @@ build_scope() {
     log "$name: built $tag"
 }
 
+# verify_console TAG: the image, run as it ships (`scope app`, here on a SQLite file inside the
+# container), must serve the real console: its app shell and the script bundle it names, not the
+# placeholder a debug build embeds when web/dist was missing.
+verify_console() {
+    local tag="$1" name="scope-console-check-$$" port="" index="" bundle key
+    command -v curl >/dev/null 2>&1 || {
+        log "installing curl (checks the console the image serves)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
+    }
+    key="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    docker run -d --rm --name "$name" -e CHECKPOINT_DISABLE=1 -p 127.0.0.1::4040 "$tag" app \
+        --database 'sqlite:///var/lib/scope/console-check.db?mode=rwc' --session-key "$key" \
+        --listen 0.0.0.0:4040 >/dev/null || die "$tag: the image does not start"
+    for _ in $(seq 1 60); do
+        port="$(docker port "$name" 4040/tcp 2>/dev/null | sed -n '1s/.*://p')"
+        [ -n "$port" ] && index="$(curl -fsS --max-time 2 "http://127.0.0.1:$port/" 2>/dev/null)" && break
+        sleep 0.5
+    done
+    if [ -z "$index" ]; then
+        docker logs "$name" 2>&1 | tail -n 20 >&2 || true
+        docker rm -f "$name" >/dev/null 2>&1 || true
+        die "$tag: the image's app did not answer on its console port"
+    fi
+    bundle="$(grep -o 'src="/assets/index-[A-Za-z0-9_-]*\.js"' <<<"$index" | head -n 1 | sed 's/^src="//; s/"$//')"
+    if ! grep -q 'id="app"' <<<"$index" || [ -z "$bundle" ] \
+        || ! curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:$port$bundle"; then
+        docker rm -f "$name" >/dev/null 2>&1 || true
+        die "$tag serves no console (a binary built without web/dist): run scripts/web.sh, rebuild the binary, then this script"
+    fi
+    docker rm -f "$name" >/dev/null 2>&1 || true
+    log "scope: $tag serves the console ($bundle)"
+}
+
 start=$SECONDS
 ensure_tools
 find_mirrors
@@ -323,6 +357,7 @@ $failed && die "building the base images failed (see above)"
 if $with_scope; then
     pick_scope_base
     build_scope scope "$scope_image" "$root/deploy/Dockerfile" scope
+    verify_console "$scope_image"
     build_scope scope-probe "$probe_image" "$root/deploy/Dockerfile.probe" scope-probe
 fi
 # Dangling layers of replaced images.

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${SCOPE_TARGET_DIR:-${CARGO_TARGET_DIR:-$HOME/.cache/scope/target}}"
 secs="${1:-60}"
 bash scripts/ensure-docker.sh >/dev/null
+bash scripts/web.sh  # a release scope binary embeds the console
 cargo build --release --locked -p scope-app -p scope-probe >&2
 bin="$CARGO_TARGET_DIR/release"
 

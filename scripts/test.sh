@@ -11,7 +11,24 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${SCOPE_TARGET_DIR:-${CARGO_TARGET_DIR:-$HOME/.cache/scope/target}}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-step() { echo "==> $*" >&2; }
+# Each step's time, printed as it ends and again as a table at the end: what a cold and a warm
+# machine spend where.
+timings=()
+step_name=""
+step_start=$SECONDS
+end_step() {
+    if [ -n "$step_name" ]; then
+        local took=$((SECONDS - step_start))
+        timings+=("$(printf '%5d s  %s' "$took" "$step_name")")
+        echo "    ($took s)" >&2
+    fi
+}
+step() {
+    end_step
+    step_name="$*"
+    step_start=$SECONDS
+    echo "==> $*" >&2
+}
 
 step "setting up the test environment"
 bash scripts/ensure-docker.sh
@@ -20,8 +37,8 @@ export SCOPE_TEST_DATABASE_URL
 SCOPE_TEST_NATS_URL="$(bash scripts/ensure-nats.sh)"
 export SCOPE_TEST_NATS_URL
 
-step "building the web console (embedded by the scope binary)"
-bash scripts/web.sh
+step "building the web console (embedded by the scope binary); first, when package.json or the lock changed, a clean install as on a fresh machine"
+bash scripts/web.sh --check-clean-install
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -52,4 +69,6 @@ bash scripts/compose-test.sh
 step "benchmarks (test mode)"
 cargo bench --workspace --locked -- --test >/dev/null
 
-step "all checks passed"
+end_step
+echo "==> all checks passed in $SECONDS s:" >&2
+printf '%s\n' "${timings[@]}" >&2

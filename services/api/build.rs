@@ -1,6 +1,10 @@
-//! Picks the console to embed: the Vite build in `web/dist/` when it exists, else the
-//! placeholder page in `web/placeholder/`, so `cargo build` works on a machine without Node.
-//! Whichever it is gets copied to `$OUT_DIR/console`, which `src/assets.rs` embeds.
+//! Picks the console to embed: the Vite build in `web/dist/` (made by `scripts/web.sh`). Whichever
+//! it is gets copied to `$OUT_DIR/console`, which `src/assets.rs` embeds.
+//!
+//! Without `web/dist`, a release build fails with the reason: a binary users run, or an image
+//! made from it, must never ship a page in place of the console. A debug build embeds
+//! `web/placeholder/` instead, a page that says the console is missing, so `cargo build`,
+//! `cargo test` and clippy work on a machine without Node.
 
 use std::path::{Path, PathBuf};
 use std::{env, fs, io};
@@ -31,7 +35,19 @@ fn main() -> io::Result<()> {
     let source = if dist.join("index.html").is_file() {
         println!("cargo:rerun-if-changed={}", dist.display());
         &dist
+    } else if env::var("PROFILE").as_deref() == Ok("release") {
+        // `PROFILE` is "release" for every profile that inherits release (bench too).
+        return Err(io::Error::other(format!(
+            "{} is missing, and a release build must embed the web console: build it first \
+             with `scripts/web.sh` (needs Node.js 20.19 or newer), or use `scripts/scope`, \
+             which does both",
+            dist.display()
+        )));
     } else {
+        println!(
+            "cargo:warning=web/dist is missing: this debug build serves a placeholder page \
+             instead of the console (run scripts/web.sh, then build again)"
+        );
         // Watching a path that does not exist would rerun this script on every build; watch
         // web/ instead, whose contents change when `npm run build` creates dist/.
         println!("cargo:rerun-if-changed={}", web.display());
