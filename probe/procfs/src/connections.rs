@@ -6,18 +6,26 @@
 //! expensive parts share a CPU budget ([`ConnectionConfig::cpu_share`]): on a host where many
 //! namespaces churn at once, the longest-stale are read first and the rest wait for later ticks.
 //!
-//! Listening sockets decide direction: a connection whose local port is listened on in the same
-//! namespace is inbound (the remote end points at the local end), otherwise outbound (the local
-//! end points at the remote end); when neither port is listened on, the lower port is taken as the
-//! server's, as Scope does. Both ends become endpoint nodes; the local end carries its
-//! namespace and, when its owner is known, its pid and host.
+//! Socket tables only hold what exists at the instant they are read, so the flows conntrack
+//! reports (see [`crate::conntrack`]) are added: every connection that netfilter saw since the
+//! last tick, however short, with the direction the kernel knows (who sent the first packet) and
+//! the real server behind a NAT. A flow that is also in a socket table is the same pair of
+//! endpoint nodes, so it is one edge, not two.
+//!
+//! Direction comes from conntrack where it knows the flow; otherwise listening sockets decide:
+//! a connection whose local port is listened on in the same namespace is inbound (the remote end
+//! points at the local end), otherwise outbound (the local end points at the remote end); when
+//! neither port is listened on, the lower port is taken as the server's, as Scope does. Both
+//! ends become endpoint nodes; the local end carries its namespace and, when its owner is known,
+//! its pid and host.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use scope_report::{Kind, Millis, Node, NodeId, keys};
+use scope_report::{Kind, Millis, Node, NodeId, ids, keys};
 
+use crate::conntrack::{self, Conntrack, FlowStats};
 use crate::owners::{Allowance, SocketOwners};
 use crate::process::ProcessTable;
 use crate::read::Reader;
@@ -32,6 +40,9 @@ pub const DEFAULT_MAX_ENDPOINTS: usize = 10_000;
 pub const DEFAULT_MAX_FD_LINKS_PER_TICK: usize = 20_000;
 /// Default average share of one core for table re-reads and fd scans.
 pub const DEFAULT_CPU_SHARE: f64 = 0.005;
+
+/// Default of [`ConnectionConfig::max_clients_per_pair`].
+pub const DEFAULT_MAX_CLIENTS_PER_PAIR: usize = 8;
 
 /// CPU time owner scans may use per tick whatever the budget says.
 const OWNER_FLOOR: Duration = Duration::from_millis(2);
@@ -59,6 +70,13 @@ pub struct ConnectionConfig {
     /// Read TCP tables through sock_diag netlink, falling back to `/proc/PID/net/tcp{,6}` where
     /// that is not permitted. Off: always the proc files.
     pub netlink: bool,
+    /// Follow conntrack's events for the flows that start and end between two ticks (needs
+    /// CAP_NET_ADMIN; without it, or off, only the socket tables are read).
+    pub conntrack: bool,
+    /// Most client endpoints reported per (client address, server endpoint) pair in one tick;
+    /// the flows beyond are counted in the kept endpoints' `conn_count`, so a storm of new
+    /// connections costs a few nodes per pair, not one per connection.
+    pub max_clients_per_pair: usize,
 }
 
 impl ConnectionConfig {
@@ -70,6 +88,8 @@ impl ConnectionConfig {
             max_fd_links_per_tick: DEFAULT_MAX_FD_LINKS_PER_TICK,
             cpu_share: DEFAULT_CPU_SHARE,
             netlink: true,
+            conntrack: true,
+            max_clients_per_pair: DEFAULT_MAX_CLIENTS_PER_PAIR,
         }
     }
 }
@@ -96,6 +116,13 @@ pub struct ConnectionScan {
     pub tables_seconds: f64,
     /// Socket-owner resolution counters (the costly part).
     pub owners: ResolveStats,
+    /// Conntrack flows reported this tick (`None`: conntrack is off or unavailable).
+    pub flows: Option<usize>,
+    /// Flows folded into another endpoint's `conn_count` this tick (see
+    /// [`ConnectionConfig::max_clients_per_pair`]).
+    pub summarised: usize,
+    /// Conntrack's counters since start.
+    pub conntrack: Option<FlowStats>,
 }
 
 /// Where an address means the same thing, which decides the scope part of its endpoint ids.
@@ -139,12 +166,30 @@ pub struct ConnectionCollector {
     loopback_scopes: HashMap<u64, String>,
     /// Pids by namespace, rebuilt each tick.
     groups: BTreeMap<u64, Vec<u32>>,
+    conntrack: Option<Conntrack>,
+    /// The probe's own network namespace: where conntrack's loopback flows are.
+    own_netns: Option<u64>,
 }
 
 impl ConnectionCollector {
     /// A collector reading `procfs`.
     pub fn new(procfs: &ProcFs, config: ConnectionConfig) -> ConnectionCollector {
+        let conntrack = if config.conntrack {
+            match Conntrack::start(conntrack::DEFAULT_MAX_FLOWS) {
+                Ok(ct) => Some(ct),
+                Err(e) => {
+                    tracing::warn!(error = %e, "conntrack is not available: connections shorter than a tick will be missed (run the probe as root with --net=host)");
+                    None
+                }
+            }
+        } else {
+            None
+        };
         ConnectionCollector {
+            conntrack,
+            own_netns: std::fs::read_link("/proc/self/ns/net").ok().and_then(|p| {
+                crate::parse::parse_bracketed_inode(p.as_os_str().as_encoded_bytes(), b"net")
+            }),
             reader: Reader::new(procfs.root()),
             host_node_id: NodeId::host(&config.host_id).as_str().to_owned(),
             tables: Tables::new(config.netlink),
@@ -219,8 +264,29 @@ impl ConnectionCollector {
         is_host_local: &dyn Fn(IpAddr) -> bool,
         scan: &mut ConnectionScan,
     ) {
-        let capacity = (scan.connections * 2).min(self.config.max_endpoints);
+        // The flows since the last tick, and who connected in each: (local, remote) as either
+        // end's socket would show it -> whether that local end is the client.
+        let mut flows = Vec::new();
+        if let Some(ct) = &self.conntrack {
+            ct.report(|f| flows.push(*f));
+            scan.flows = Some(flows.len());
+            scan.conntrack = Some(ct.stats());
+        }
+        let mut client_side: HashMap<(SocketAddr, SocketAddr), bool> =
+            HashMap::with_capacity(flows.len() * 2);
+        for f in &flows {
+            client_side.insert((f.orig.src, f.orig.dst), true);
+            client_side.insert((f.reply.src, f.reply.dst), false);
+        }
+
+        let capacity = ((scan.connections + flows.len()) * 2).min(self.config.max_endpoints);
         let mut nodes: HashMap<NodeId, Node> = HashMap::with_capacity(capacity);
+        let max_endpoints = self.config.max_endpoints;
+        // Makes room for an edge's two ends, or counts it as truncated.
+        let fits = |nodes: &HashMap<NodeId, Node>, a: &NodeId, b: &NodeId| {
+            let new = usize::from(!nodes.contains_key(a)) + usize::from(!nodes.contains_key(b));
+            nodes.len() + new <= max_endpoints
+        };
         // Namespaces in a fixed order, so truncation drops the same connections every tick.
         for &netns in self.groups.keys() {
             let netns_value = netns.to_string();
@@ -231,12 +297,12 @@ impl ConnectionCollector {
                     netns,
                     is_host_local,
                 );
-                let new = usize::from(!nodes.contains_key(&local_id))
-                    + usize::from(!nodes.contains_key(&remote_id));
-                if nodes.len() + new > self.config.max_endpoints {
+                if !fits(&nodes, &local_id, &remote_id) {
                     scan.truncated += 1;
                     continue;
                 }
+                let key = (canonical(sock.local), canonical(sock.remote));
+                let inbound = client_side.get(&key).map_or(sock.inbound, |client| !client);
                 let local = nodes
                     .entry(local_id.clone())
                     .or_insert_with(|| Node::new(local_id.clone(), Kind::Endpoint));
@@ -245,16 +311,69 @@ impl ConnectionCollector {
                     local.set_latest(keys::PID, now, pid.to_string());
                     local.set_latest(keys::HOST_NODE_ID, now, self.host_node_id.as_str());
                 }
-                if !sock.inbound {
+                if !inbound {
                     local.adjacency.insert(remote_id.clone());
                 }
                 let remote = nodes
                     .entry(remote_id.clone())
                     .or_insert_with(|| Node::new(remote_id, Kind::Endpoint));
-                if sock.inbound {
+                if inbound {
                     remote.adjacency.insert(local_id);
                 }
             }
+        }
+
+        // Conntrack's flows: client -> real server. Those a socket table also holds are the
+        // same two nodes (and the same edge); the rest are the short ones and those between
+        // other hosts' addresses NATed here. In a storm, each (client address, server) pair
+        // keeps a few client endpoints and counts the rest on them.
+        let host_netns = self.own_netns.unwrap_or(0);
+        let mut pairs: HashMap<(IpAddr, SocketAddr), (usize, NodeId)> = HashMap::new();
+        for f in &flows {
+            let (client, server) = (canonical(f.client()), canonical(f.server()));
+            let mut id = |addr: SocketAddr| {
+                let scope = match AddressScope::of(addr.ip(), is_host_local) {
+                    AddressScope::Loopback => self
+                        .loopback_scopes
+                        .entry(host_netns)
+                        .or_insert_with(|| ids::loopback_scope(&self.config.host_id, host_netns))
+                        .clone(),
+                    AddressScope::Host => self.config.host_id.clone(),
+                    AddressScope::Global => String::new(),
+                };
+                NodeId::endpoint(&scope, addr.ip(), addr.port())
+            };
+            let client_id = id(client);
+            let server_id = id(server);
+            if !nodes.contains_key(&client_id) {
+                let pair = pairs.entry((client.ip(), server)).or_insert((0, client_id.clone()));
+                pair.0 += 1;
+                if pair.0 > self.config.max_clients_per_pair {
+                    scan.summarised += 1;
+                    let kept = pair.1.clone();
+                    if let Some(n) = nodes.get_mut(&kept) {
+                        let count = n
+                            .get(keys::CONN_COUNT)
+                            .and_then(|c| c.parse::<u64>().ok())
+                            .unwrap_or(1);
+                        n.set_latest(keys::CONN_COUNT, now, (count + 1).to_string());
+                    }
+                    continue;
+                }
+                pair.1 = client_id.clone();
+            }
+            if !fits(&nodes, &client_id, &server_id) {
+                scan.truncated += 1;
+                continue;
+            }
+            nodes
+                .entry(client_id.clone())
+                .or_insert_with(|| Node::new(client_id, Kind::Endpoint))
+                .adjacency
+                .insert(server_id.clone());
+            nodes
+                .entry(server_id.clone())
+                .or_insert_with(|| Node::new(server_id, Kind::Endpoint));
         }
         scan.nodes = nodes.into_values().collect();
     }
@@ -272,6 +391,12 @@ impl ConnectionCollector {
         let groups = &self.groups;
         self.loopback_scopes.retain(|ns, _| groups.contains_key(ns));
     }
+}
+
+/// The address with an IPv4-mapped IPv6 address (a dual-stack socket's view of an IPv4 peer)
+/// as the IPv4 address, the way conntrack and endpoint ids have it.
+fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod connections;
+pub mod conntrack;
 pub mod host;
 pub mod parse;
 pub mod process;
