@@ -51,8 +51,14 @@ read -r version cluster port status _ <<<"$cluster_line"
 
 if [ "$status" != "online" ] && [ "${status#online}" = "$status" ]; then
     log "starting cluster $version/$cluster on port $port"
-    # pg_ctlcluster, run as root, switches to the cluster owner (postgres) itself.
-    pg_ctlcluster "$version" "$cluster" start 3>&-
+    # pg_ctlcluster, run as root, switches to the cluster owner (postgres) itself. A server that
+    # was just killed may still hold its socket lock for a moment: try again before giving up.
+    for attempt in 1 2 3; do
+        pg_ctlcluster "$version" "$cluster" start 3>&- && break
+        [ "$attempt" = 3 ] && { log "PostgreSQL $version/$cluster does not start; see /var/log/postgresql/postgresql-$version-$cluster.log"; exit 1; }
+        log "start failed; trying again in 2 s"
+        sleep 2
+    done
 fi
 
 for _ in $(seq 1 60); do

@@ -108,6 +108,11 @@ pub struct ProbeConfig {
     #[arg(long, env = "SCOPE_NO_CONNECTIONS")]
     pub no_connections: bool,
 
+    /// Do not follow conntrack's events: only connections open at the instant of a scan are
+    /// seen (short ones are missed). On by default when the probe may (root, host network).
+    #[arg(long, env = "SCOPE_NO_CONNTRACK")]
+    pub no_conntrack: bool,
+
     /// Report only argv[0] of command lines (they may hold secrets).
     #[arg(long, env = "SCOPE_OMIT_CMD_ARGS")]
     pub omit_cmd_args: bool,

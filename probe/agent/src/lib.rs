@@ -55,6 +55,7 @@ pub async fn run(cfg: ProbeConfig, mut shutdown: watch::Receiver<bool>) -> anyho
     pc.process.omit_cmd_args = cfg.omit_cmd_args;
     pc.spy_connections = !cfg.no_connections && !cfg.no_processes;
     pc.connections.max_endpoints = cfg.max_endpoints;
+    pc.connections.conntrack = !cfg.no_conntrack;
     let procfs_collectors = Collectors::new(&procfs, pc);
 
     let (shortcut_tx, shortcut_rx) = mpsc::channel::<Report>(1024);

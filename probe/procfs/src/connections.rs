@@ -346,7 +346,9 @@ impl ConnectionCollector {
             let client_id = id(client);
             let server_id = id(server);
             if !nodes.contains_key(&client_id) {
-                let pair = pairs.entry((client.ip(), server)).or_insert((0, client_id.clone()));
+                let pair = pairs
+                    .entry((client.ip(), server))
+                    .or_insert((0, client_id.clone()));
                 pair.0 += 1;
                 if pair.0 > self.config.max_clients_per_pair {
                     scan.summarised += 1;

@@ -159,7 +159,8 @@ impl FlowTable {
         };
         // A flow whose first packet got no answer (a refused or dropped SYN) never was a
         // connection: conntrack reports it in SYN_SENT and then CLOSE.
-        let established = matches!(state, Some(s) if (TCP_ESTABLISHED..=TCP_TIME_WAIT).contains(&s));
+        let established =
+            matches!(state, Some(s) if (TCP_ESTABLISHED..=TCP_TIME_WAIT).contains(&s));
         let ending = event == Event::Destroy
             || matches!(state, Some(s) if (TCP_FIN_WAIT..=TCP_CLOSE).contains(&s));
         let full = self.entries.len() >= self.max_flows;
@@ -227,7 +228,10 @@ impl Conntrack {
         if rustix::net::sockopt::set_socket_recv_buffer_size_force(&events, RECV_BUFFER).is_err() {
             let _ = rustix::net::sockopt::set_socket_recv_buffer_size(&events, RECV_BUFFER);
         }
-        rustix::net::bind(&events, &rustix::net::netlink::SocketAddrNetlink::new(0, GROUPS))?;
+        rustix::net::bind(
+            &events,
+            &rustix::net::netlink::SocketAddrNetlink::new(0, GROUPS),
+        )?;
         let table = Arc::new(Mutex::new(FlowTable::new(max_flows)));
         // Subscribed first, dumped second: a flow that starts in between is in one or both.
         dump(&table)?;
@@ -342,7 +346,10 @@ fn for_each_message(mut buf: &[u8], mut f: impl FnMut(u16, &[u8])) {
         if len < NLMSG_HDRLEN || len > buf.len() {
             return;
         }
-        f(u16::from_ne_bytes([buf[4], buf[5]]), &buf[NLMSG_HDRLEN..len]);
+        f(
+            u16::from_ne_bytes([buf[4], buf[5]]),
+            &buf[NLMSG_HDRLEN..len],
+        );
         buf = buf.get((len + 3) & !3..).unwrap_or_default();
     }
 }
@@ -357,7 +364,11 @@ fn parse_message(kind: u16, payload: &[u8]) -> Option<(u32, Flow, Event)> {
     for_each_attr(attrs, |t, v| match t {
         CTA_TUPLE_ORIG => orig = parse_tuple(v),
         CTA_TUPLE_REPLY => reply = parse_tuple(v),
-        CTA_ID => id = v.get(..4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        CTA_ID => {
+            id = v
+                .get(..4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        }
         CTA_PROTOINFO => for_each_attr(v, |t, v| {
             if t == CTA_PROTOINFO_TCP {
                 for_each_attr(v, |t, v| {
@@ -487,11 +498,26 @@ mod tests {
     /// published port 8080, DNATed to a container at 172.17.0.2:80.
     fn dnat_message(state: u8) -> Vec<u8> {
         let mut p = vec![2, 0, 0, 0];
-        p.extend(tuple(CTA_TUPLE_ORIG, [10, 0, 0, 1], [10, 0, 0, 9], 40000, 8080));
-        p.extend(tuple(CTA_TUPLE_REPLY, [172, 17, 0, 2], [10, 0, 0, 1], 80, 40000));
+        p.extend(tuple(
+            CTA_TUPLE_ORIG,
+            [10, 0, 0, 1],
+            [10, 0, 0, 9],
+            40000,
+            8080,
+        ));
+        p.extend(tuple(
+            CTA_TUPLE_REPLY,
+            [172, 17, 0, 2],
+            [10, 0, 0, 1],
+            80,
+            40000,
+        ));
         p.extend(nested(
             CTA_PROTOINFO,
-            &[nested(CTA_PROTOINFO_TCP, &[attr(CTA_PROTOINFO_TCP_STATE, &[state])])],
+            &[nested(
+                CTA_PROTOINFO_TCP,
+                &[attr(CTA_PROTOINFO_TCP_STATE, &[state])],
+            )],
         ));
         p.extend(attr(CTA_ID, &77u32.to_be_bytes()));
         p
@@ -508,7 +534,9 @@ mod tests {
         assert_eq!(flow.orig.dst, "10.0.0.9:8080".parse().unwrap());
         let kind = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_DELETE;
         assert_eq!(
-            parse_message(kind, &dnat_message(TCP_ESTABLISHED)).unwrap().2,
+            parse_message(kind, &dnat_message(TCP_ESTABLISHED))
+                .unwrap()
+                .2,
             Event::Destroy
         );
         // Truncated and foreign messages are skipped, not misread.
@@ -555,7 +583,11 @@ mod tests {
         t.apply(3, flow(3), Event::Update(Some(1)));
         t.apply(3, flow(3), Event::Update(Some(TCP_CLOSE)));
         assert_eq!(reported(&mut t), [1, 2]);
-        assert_eq!(reported(&mut t), [2], "the ended flow went after one report");
+        assert_eq!(
+            reported(&mut t),
+            [2],
+            "the ended flow went after one report"
+        );
         t.apply(1, flow(1), Event::Destroy);
         t.apply(2, flow(2), Event::Update(Some(TCP_FIN_WAIT)));
         t.apply(2, flow(2), Event::Destroy);
@@ -612,7 +644,10 @@ mod tests {
                 break;
             }
         }
-        assert!(seen, "a connection to 127.0.0.1:{port} in conntrack's events");
+        assert!(
+            seen,
+            "a connection to 127.0.0.1:{port} in conntrack's events"
+        );
         assert!(ct.stats().events > 0);
     }
 }

@@ -171,10 +171,13 @@ impl Collectors {
     /// the others still report.
     pub fn report(&mut self, now: Millis, is_host_local: &dyn Fn(IpAddr) -> bool) -> Report {
         let mut report = Report::new(now);
-        match self.host.collect(now) {
-            Ok(node) => report.add_node(node),
-            Err(e) => tracing::warn!(error = %e, "host collector failed"),
-        }
+        let host = match self.host.collect(now) {
+            Ok(node) => Some(node),
+            Err(e) => {
+                tracing::warn!(error = %e, "host collector failed");
+                None
+            }
+        };
         match self.processes.collect(now) {
             Ok(nodes) => {
                 self.stats.processes = nodes.len();
@@ -205,6 +208,26 @@ impl Collectors {
                 }
                 Err(e) => tracing::warn!(error = %e, "connection collector failed"),
             }
+        }
+        if let Some(mut host) = host {
+            // What the map's connections are made of, so a viewer can tell a quiet host from
+            // one whose probe cannot see short connections, or summarised a storm.
+            if let Some(scan) = &self.stats.connections {
+                let sources = if scan.flows.is_some() {
+                    "conntrack+sockets"
+                } else {
+                    "sockets"
+                };
+                host.set_latest(scope_report::keys::CONNECTION_SOURCES, now, sources);
+                if scan.summarised > 0 {
+                    host.set_latest(
+                        scope_report::keys::CONNECTIONS_SUMMARISED,
+                        now,
+                        scan.summarised.to_string(),
+                    );
+                }
+            }
+            report.add_node(host);
         }
         report
     }

@@ -1,9 +1,14 @@
 //! One probe's current report, kept up to date from full, delta and shortcut reports.
 
 use scope_report::delta::{self, Delta};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use scope_report::{Millis, Node, Report};
+use scope_report::{Kind, Millis, Node, NodeId, Report};
+
+/// Most endpoints of ended connections one probe's view keeps for the window, so a probe that
+/// churns through endpoint ids cannot grow the collector without bound.
+pub const MAX_LINGERING_ENDPOINTS: usize = 20_000;
 
 /// A report as it arrives from a probe, already validated and converted.
 #[derive(Debug, Clone)]
@@ -84,14 +89,23 @@ pub(crate) struct ProbeReports {
     pub base: Report,
     /// Sequence number of the last full report.
     pub base_seq: Option<u64>,
-    /// `base` plus metric history and shortcut nodes: what gets merged into the tenant view.
+    /// `base` plus metric history, shortcut nodes and the endpoints of connections that ended
+    /// within the window: what gets merged into the tenant view.
     pub current: Report,
+    /// When each endpoint of `current` was last in a report of the probe.
+    endpoint_seen: HashMap<NodeId, Millis>,
 }
 
 impl ProbeReports {
-    /// Applies an update. `history_since` bounds the metric samples kept from earlier reports
-    /// (the merge window), so sparklines span the window without growing forever.
-    pub fn apply(&mut self, update: ProbeUpdate, history_since: Millis) -> Result<(), ApplyError> {
+    /// Applies an update received at `now`. `history_since` is the start of the merge window:
+    /// it bounds the metric samples kept from earlier reports, so sparklines span the window
+    /// without growing forever, and how long the endpoints of an ended connection stay.
+    pub fn apply(
+        &mut self,
+        update: ProbeUpdate,
+        now: Millis,
+        history_since: Millis,
+    ) -> Result<(), ApplyError> {
         match update {
             ProbeUpdate::Full { seq, report } => {
                 self.base = report;
@@ -135,8 +149,52 @@ impl ProbeReports {
                 }
             }
         }
+        self.linger_endpoints(&mut next, now, history_since);
         self.current = next;
         Ok(())
+    }
+
+    /// Keeps in `next` the endpoints that `current` had and the probe no longer reports, for
+    /// the window after they were last reported. Scope's app merged every report of the window,
+    /// so a connection of a millisecond stayed on the map for the window; holding only the
+    /// probe's latest view would drop it at the next report.
+    fn linger_endpoints(&mut self, next: &mut Report, now: Millis, since: Millis) {
+        if let Some(t) = next.topology(Kind::Endpoint) {
+            for id in t.nodes.keys() {
+                match self.endpoint_seen.get_mut(id) {
+                    Some(seen) => *seen = now,
+                    None => {
+                        self.endpoint_seen.insert(id.clone(), now);
+                    }
+                }
+            }
+        }
+        if let Some(old) = self.current.topology(Kind::Endpoint) {
+            let reported = next.topology(Kind::Endpoint).map_or(0, |t| t.nodes.len());
+            let room = MAX_LINGERING_ENDPOINTS.saturating_sub(reported);
+            let lingering: Vec<_> = old
+                .nodes
+                .iter()
+                .filter(|(id, _)| {
+                    !next
+                        .topology(Kind::Endpoint)
+                        .is_some_and(|t| t.nodes.contains_key(*id))
+                        && self
+                            .endpoint_seen
+                            .get(*id)
+                            .is_some_and(|&seen| seen >= since)
+                })
+                .take(room)
+                .map(|(id, n)| (id.clone(), Arc::clone(n)))
+                .collect();
+            if !lingering.is_empty() {
+                next.topology_mut(Kind::Endpoint).nodes.extend(lingering);
+            }
+        }
+        match next.topology(Kind::Endpoint) {
+            Some(t) => self.endpoint_seen.retain(|id, _| t.nodes.contains_key(id)),
+            None => self.endpoint_seen.clear(),
+        }
     }
 }
 
@@ -171,6 +229,7 @@ mod tests {
                     base_seq: 1,
                     delta: d.clone()
                 },
+                0,
                 0
             ),
             Err(ApplyError::MissingBase {
@@ -178,7 +237,7 @@ mod tests {
                 held: None
             })
         );
-        p.apply(ProbeUpdate::Full { seq: 1, report: r1 }, 0)
+        p.apply(ProbeUpdate::Full { seq: 1, report: r1 }, 1_000, 0)
             .unwrap();
         p.apply(
             ProbeUpdate::Delta {
@@ -186,6 +245,7 @@ mod tests {
                 base_seq: 1,
                 delta: d,
             },
+            4_000,
             0,
         )
         .unwrap();
@@ -194,9 +254,48 @@ mod tests {
         assert_eq!(host.metrics[keys::HOST_CPU].samples.len(), 2);
         // With a window that excludes the first sample, only the newest remains.
         let r3 = synthetic::host_report(0, shape, 7_000);
-        p.apply(ProbeUpdate::Full { seq: 3, report: r3 }, 5_000)
+        p.apply(ProbeUpdate::Full { seq: 3, report: r3 }, 7_000, 5_000)
             .unwrap();
         let host = p.current.nodes(Kind::Host).next().unwrap();
         assert_eq!(host.metrics[keys::HOST_CPU].samples.len(), 1);
+    }
+
+    #[test]
+    fn endpoints_of_ended_connections_stay_for_the_window() {
+        let ep = |port: u16| NodeId::endpoint("h", "10.0.0.1".parse().unwrap(), port);
+        let report = |ts: Millis, ports: &[u16]| {
+            let mut r = Report::new(ts);
+            for &p in ports {
+                r.add_node(Node::new(ep(p), Kind::Endpoint));
+            }
+            r
+        };
+        let ids = |p: &ProbeReports| -> Vec<NodeId> {
+            let mut v: Vec<NodeId> = p
+                .current
+                .nodes(Kind::Endpoint)
+                .map(|n| n.id.clone())
+                .collect();
+            v.sort();
+            v
+        };
+        let window = 15_000;
+        let mut p = ProbeReports::default();
+        let full = |seq, ts, ports: &[u16]| ProbeUpdate::Full {
+            seq,
+            report: report(ts, ports),
+        };
+        p.apply(full(1, 1_000, &[1, 2]), 1_000, 1_000 - window)
+            .unwrap();
+        // Connection 1 ended: the probe reports only 2, but 1 stays for the window.
+        p.apply(full(2, 4_000, &[2]), 4_000, 4_000 - window)
+            .unwrap();
+        assert_eq!(ids(&p), [ep(1), ep(2)]);
+        p.apply(full(3, 16_000, &[2]), 16_000, 16_000 - window)
+            .unwrap();
+        assert_eq!(ids(&p), [ep(1), ep(2)], "last seen at 1 s, window to 16 s");
+        p.apply(full(4, 16_001, &[2]), 16_001, 16_001 - window)
+            .unwrap();
+        assert_eq!(ids(&p), [ep(2)], "gone after the window");
     }
 }

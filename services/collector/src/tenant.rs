@@ -381,7 +381,7 @@ impl Actor {
                 }
                 let urgent = update.is_shortcut();
                 let since = now - self.config.window.as_millis() as Millis;
-                let res = e.reports.apply(update, since);
+                let res = e.reports.apply(update, now, since);
                 if res.is_ok() {
                     e.stale = false;
                     e.info.last_seen = now;

@@ -42,6 +42,12 @@ pub const PORT: &str = "port";
 pub const NETNS: &str = "netns";
 /// Number of connections this endpoint pair stands for.
 pub const CONN_COUNT: &str = "conn_count";
+/// Host: where the probe learns of connections (`conntrack+sockets`, or `sockets` when
+/// conntrack is not available and connections shorter than a scan can be missed).
+pub const CONNECTION_SOURCES: &str = "connection_sources";
+/// Host: connections folded into another endpoint's `conn_count` in the last scan (a storm of
+/// new connections between the same pair), absent when none.
+pub const CONNECTIONS_SUMMARISED: &str = "connections_summarised";
 
 // Container.
 pub const CONTAINER_ID: &str = "docker_container_id";

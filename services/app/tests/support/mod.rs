@@ -160,9 +160,17 @@ pub struct Container {
 impl Container {
     /// `docker run -d --name <unique> IMAGE <args>`.
     pub fn run(prefix: &str, args: &[&str]) -> Container {
+        Container::run_with(prefix, &[], args)
+    }
+
+    /// `docker run -d --name <unique> <options> IMAGE <args>`.
+    pub fn run_with(prefix: &str, options: &[&str], args: &[&str]) -> Container {
         let name = format!("{prefix}-{:08x}", rand::random::<u32>());
         let mut cmd = Command::new("docker");
-        cmd.args(["run", "-d", "--name", &name, IMAGE]).args(args);
+        cmd.args(["run", "-d", "--name", &name])
+            .args(options)
+            .arg(IMAGE)
+            .args(args);
         let out = cmd.output().expect("docker run");
         assert!(
             out.status.success(),
