@@ -328,7 +328,7 @@ impl ConnectionCollector {
         // other hosts' addresses NATed here. In a storm, each (client address, server) pair
         // keeps a few client endpoints and counts the rest on them.
         let host_netns = self.own_netns.unwrap_or(0);
-        let mut pairs: HashMap<(IpAddr, SocketAddr), (usize, NodeId)> = HashMap::new();
+        let mut endpoints = Vec::with_capacity(flows.len());
         for f in &flows {
             let (client, server) = (canonical(f.client()), canonical(f.server()));
             let mut id = |addr: SocketAddr| {
@@ -343,30 +343,38 @@ impl ConnectionCollector {
                 };
                 NodeId::endpoint(&scope, addr.ip(), addr.port())
             };
-            let client_id = id(client);
-            let server_id = id(server);
+            endpoints.push(((client.ip(), server), id(client), id(server)));
+        }
+        // Per pair: client endpoints reported so far (those the socket tables already hold
+        // count first) and the last one kept, which carries the count of those folded in.
+        let mut pairs: HashMap<(IpAddr, SocketAddr), (usize, Option<NodeId>)> = HashMap::new();
+        for (pair, client_id, _) in &endpoints {
+            if nodes.contains_key(client_id) {
+                let p = pairs.entry(*pair).or_insert((0, None));
+                p.0 += 1;
+                p.1 = Some(client_id.clone());
+            }
+        }
+        for (pair, client_id, server_id) in endpoints {
             if !nodes.contains_key(&client_id) {
-                let pair = pairs
-                    .entry((client.ip(), server))
-                    .or_insert((0, client_id.clone()));
-                pair.0 += 1;
-                if pair.0 > self.config.max_clients_per_pair {
+                let p = pairs.entry(pair).or_insert((0, None));
+                if p.0 >= self.config.max_clients_per_pair
+                    && let Some(n) = p.1.as_ref().and_then(|kept| nodes.get_mut(kept))
+                {
                     scan.summarised += 1;
-                    let kept = pair.1.clone();
-                    if let Some(n) = nodes.get_mut(&kept) {
-                        let count = n
-                            .get(keys::CONN_COUNT)
-                            .and_then(|c| c.parse::<u64>().ok())
-                            .unwrap_or(1);
-                        n.set_latest(keys::CONN_COUNT, now, (count + 1).to_string());
-                    }
+                    let count = n
+                        .get(keys::CONN_COUNT)
+                        .and_then(|c| c.parse::<u64>().ok())
+                        .unwrap_or(1);
+                    n.set_latest(keys::CONN_COUNT, now, (count + 1).to_string());
                     continue;
                 }
-                pair.1 = client_id.clone();
-            }
-            if !fits(&nodes, &client_id, &server_id) {
-                scan.truncated += 1;
-                continue;
+                if !fits(&nodes, &client_id, &server_id) {
+                    scan.truncated += 1;
+                    continue;
+                }
+                p.0 += 1;
+                p.1 = Some(client_id.clone());
             }
             nodes
                 .entry(client_id.clone())

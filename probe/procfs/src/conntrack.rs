@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
+use crate::netlink::{DUMP_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, for_each_message};
+
 /// `NFNL_SUBSYS_CTNETLINK` and its message types (linux/netfilter/nfnetlink_conntrack.h).
 const NFNL_SUBSYS_CTNETLINK: u16 = 1;
 const IPCTNL_MSG_CT_NEW: u16 = 0;
@@ -31,11 +33,6 @@ const IPCTNL_MSG_CT_GET: u16 = 1;
 const IPCTNL_MSG_CT_DELETE: u16 = 2;
 /// Multicast groups `NFNLGRP_CONNTRACK_NEW`, `_UPDATE`, `_DESTROY` (1, 2, 3) as a bind mask.
 const GROUPS: u32 = 1 << 0 | 1 << 1 | 1 << 2;
-const NLMSG_HDRLEN: usize = 16;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-/// `NLM_F_REQUEST | NLM_F_DUMP`.
-const DUMP_REQUEST: u16 = 0x1 | 0x300;
 /// `struct nfgenmsg`: family, version, res_id.
 const NFGENMSG_LEN: usize = 4;
 /// Attribute types (`CTA_*`, `CTA_TUPLE_*`, `CTA_IP_*`, `CTA_PROTO_*`, `CTA_PROTOINFO_*`).
@@ -288,11 +285,12 @@ fn dump(table: &Mutex<FlowTable>) -> io::Result<()> {
             let (n, _) = rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty())?;
             let mut done = false;
             let mut batch = Vec::new();
-            for_each_message(&buf[..n], |kind, payload| match kind {
-                NLMSG_DONE => done = true,
-                NLMSG_ERROR => done = true,
+            // A truncated message cannot be read past: the dump is over for us.
+            let whole = for_each_message(&buf[..n], |kind, _, payload| match kind {
+                NLMSG_DONE | NLMSG_ERROR => done = true,
                 _ => batch.extend(parse_message(kind, payload)),
             });
+            done |= whole.is_err();
             let mut t = lock(table);
             for (id, flow, event) in batch {
                 t.apply(id, flow, event);
@@ -313,7 +311,8 @@ fn follow(fd: &OwnedFd, table: &Mutex<FlowTable>) {
         match rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()) {
             Ok((n, _)) => {
                 batch.clear();
-                for_each_message(&buf[..n], |kind, payload| {
+                // Events are whole datagrams: a truncated one is dropped, the rest kept.
+                let _ = for_each_message(&buf[..n], |kind, _, payload| {
                     batch.extend(parse_message(kind, payload));
                 });
                 let mut t = lock(table);
@@ -336,21 +335,6 @@ fn follow(fd: &OwnedFd, table: &Mutex<FlowTable>) {
                 return;
             }
         }
-    }
-}
-
-/// Calls `f(type, payload)` for each netlink message in `buf`.
-fn for_each_message(mut buf: &[u8], mut f: impl FnMut(u16, &[u8])) {
-    while buf.len() >= NLMSG_HDRLEN {
-        let len = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
-        if len < NLMSG_HDRLEN || len > buf.len() {
-            return;
-        }
-        f(
-            u16::from_ne_bytes([buf[4], buf[5]]),
-            &buf[NLMSG_HDRLEN..len],
-        );
-        buf = buf.get((len + 3) & !3..).unwrap_or_default();
     }
 }
 

@@ -15,16 +15,11 @@ use std::path::PathBuf;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
+use crate::netlink::{DUMP_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN};
 use crate::parse::TcpSocket;
 
 /// `SOCK_DIAG_BY_FAMILY` (linux/sock_diag.h).
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
-/// `NLMSG_ERROR`, `NLMSG_DONE` (linux/netlink.h).
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-/// `NLM_F_REQUEST | NLM_F_DUMP`.
-const DUMP_REQUEST: u16 = 0x1 | 0x300;
-const NLMSG_HDRLEN: usize = 16;
 /// `struct inet_diag_req_v2`: family, protocol, ext, pad, states, then a 48-byte sockid.
 const REQ_LEN: usize = 56;
 /// `struct inet_diag_msg` up to and including `idiag_inode`.

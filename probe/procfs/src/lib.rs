@@ -30,6 +30,7 @@ pub mod parse;
 pub mod process;
 
 mod diag;
+mod netlink;
 mod owners;
 mod process_table;
 mod read;
