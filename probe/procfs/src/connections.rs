@@ -19,13 +19,13 @@
 //! ends become endpoint nodes; the local end carries its namespace and, when its owner is known,
 //! its pid and host.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use scope_report::{Kind, Millis, Node, NodeId, ids, keys};
 
-use crate::conntrack::{self, Conntrack, FlowStats};
+use crate::conntrack::{self, Conntrack, Flow, FlowStats, Seen};
 use crate::owners::{Allowance, SocketOwners};
 use crate::process::ProcessTable;
 use crate::read::Reader;
@@ -40,6 +40,10 @@ pub const DEFAULT_MAX_ENDPOINTS: usize = 10_000;
 pub const DEFAULT_MAX_FD_LINKS_PER_TICK: usize = 20_000;
 /// Default average share of one core for table re-reads and fd scans.
 pub const DEFAULT_CPU_SHARE: f64 = 0.005;
+
+/// Exact socket lookups for new conntrack flows per tick (each a few microseconds); a storm's
+/// flows beyond wait for the table re-reads.
+const MAX_LOOKUPS_PER_TICK: usize = 512;
 
 /// Default of [`ConnectionConfig::max_clients_per_pair`].
 pub const DEFAULT_MAX_CLIENTS_PER_PAIR: usize = 8;
@@ -116,6 +120,9 @@ pub struct ConnectionScan {
     pub tables_seconds: f64,
     /// Socket-owner resolution counters (the costly part).
     pub owners: ResolveStats,
+    /// Sockets of new conntrack flows found by exact lookup this tick (not yet in the cached
+    /// tables).
+    pub sockets_found: usize,
     /// Conntrack flows reported this tick (`None`: conntrack is off or unavailable).
     pub flows: Option<usize>,
     /// Flows folded into another endpoint's `conn_count` this tick (see
@@ -228,6 +235,7 @@ impl ConnectionCollector {
         let tables = self
             .tables
             .refresh(&mut self.reader, &self.groups, &mut self.budget);
+        let (flows, found) = self.follow_flows();
         // Startup is a one-time cost, not charged: the budget is for keeping up. Owner scans get
         // a small floor even when table re-reads used the whole budget, so on a host whose tables
         // churn every tick new connections still get their processes (a little later).
@@ -252,29 +260,83 @@ impl ConnectionCollector {
             tables_stale: tables.stale,
             tables_seconds: tables.seconds,
             owners,
+            sockets_found: found,
             ..ConnectionScan::default()
         };
-        self.emit(now, is_host_local, &mut scan);
+        if let Some(ct) = &self.conntrack {
+            scan.flows = Some(flows.len());
+            scan.conntrack = Some(ct.stats());
+        }
+        self.emit(now, is_host_local, &flows, &mut scan);
         Ok(scan)
+    }
+
+    /// Conntrack's flows since the last tick, with the socket tables brought up to date from
+    /// them: the sockets of new connections are looked up by their exact four-tuple (a hash
+    /// lookup in the kernel, where a table re-read walks the whole hash), so their owners are
+    /// found at once even when the namespace's table is not re-read this tick; those of ended
+    /// ones leave the cached tables. Returns the flows and the sockets found.
+    fn follow_flows(&mut self) -> (Vec<Flow>, usize) {
+        let Some(ct) = &self.conntrack else {
+            return (Vec::new(), 0);
+        };
+        let mut flows = Vec::new();
+        let mut new = Vec::new();
+        let mut ended = HashSet::new();
+        ct.report(|f, seen| {
+            flows.push(*f);
+            match seen {
+                Seen::New => new.push(*f),
+                Seen::Ended => {
+                    ended.insert((f.orig.src, f.orig.dst));
+                    ended.insert((f.reply.src, f.reply.dst));
+                }
+                Seen::Open => {}
+            }
+        });
+        self.tables.forget(&ended);
+        let known = if new.is_empty() {
+            HashSet::new()
+        } else {
+            self.tables.tuples()
+        };
+        let (mut lookups, mut found) = (0, 0);
+        'flows: for f in &new {
+            // Both ends may be here (two containers on one host): the client's socket, and the
+            // server's, which sees the client as the reply tuple's destination.
+            for (local, remote, inbound) in [
+                (f.orig.src, f.orig.dst, false),
+                (f.reply.src, f.reply.dst, true),
+            ] {
+                if known.contains(&(local, remote)) {
+                    continue;
+                }
+                let left = MAX_LOOKUPS_PER_TICK.saturating_sub(lookups);
+                if left == 0 {
+                    break 'flows;
+                }
+                let (n, ok) =
+                    self.tables
+                        .find(&mut self.reader, &self.groups, local, remote, inbound, left);
+                lookups += n;
+                found += usize::from(ok);
+            }
+        }
+        (flows, found)
     }
 
     fn emit(
         &mut self,
         now: Millis,
         is_host_local: &dyn Fn(IpAddr) -> bool,
+        flows: &[Flow],
         scan: &mut ConnectionScan,
     ) {
-        // The flows since the last tick, and who connected in each: (local, remote) as either
-        // end's socket would show it -> whether that local end is the client.
-        let mut flows = Vec::new();
-        if let Some(ct) = &self.conntrack {
-            ct.report(|f| flows.push(*f));
-            scan.flows = Some(flows.len());
-            scan.conntrack = Some(ct.stats());
-        }
+        // Who connected in each flow: (local, remote) as either end's socket would show it ->
+        // whether that local end is the client.
         let mut client_side: HashMap<(SocketAddr, SocketAddr), bool> =
             HashMap::with_capacity(flows.len() * 2);
-        for f in &flows {
+        for f in flows {
             client_side.insert((f.orig.src, f.orig.dst), true);
             client_side.insert((f.reply.src, f.reply.dst), false);
         }
@@ -329,7 +391,7 @@ impl ConnectionCollector {
         // keeps a few client endpoints and counts the rest on them.
         let host_netns = self.own_netns.unwrap_or(0);
         let mut endpoints = Vec::with_capacity(flows.len());
-        for f in &flows {
+        for f in flows {
             let (client, server) = (canonical(f.client()), canonical(f.server()));
             let mut id = |addr: SocketAddr| {
                 let scope = match AddressScope::of(addr.ip(), is_host_local) {

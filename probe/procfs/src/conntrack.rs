@@ -98,6 +98,17 @@ impl Flow {
     }
 }
 
+/// How a reported flow stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Open, and reported for the first time.
+    New,
+    /// Open, and reported before.
+    Open,
+    /// Ended since the last report (reported this once more).
+    Ended,
+}
+
 /// What an event says of a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Event {
@@ -114,6 +125,8 @@ struct Entry {
     ended: bool,
     /// Reported by a tick since it ended (or since it was seen, for a flow that ended at once).
     reported: bool,
+    /// Reported by a tick at all.
+    announced: bool,
 }
 
 /// Counters of the flow table, for the probe's own report.
@@ -179,20 +192,30 @@ impl FlowTable {
                         established,
                         ended: ending,
                         reported: false,
+                        announced: false,
                     },
                 );
             }
         }
     }
 
-    /// Calls `f` for every flow that was established: those still open and those that ended
-    /// since the last call. Ended flows are forgotten after this call reported them once, and
-    /// so are flows that ended without ever being established.
-    pub fn report(&mut self, mut f: impl FnMut(&Flow)) {
+    /// Calls `f(flow, seen)` for every flow that was established: those still open and those
+    /// that ended since the last call. `seen` says how it stands: new (first reported now),
+    /// ended, or neither. Ended flows are forgotten after this call reported them once, and so
+    /// are flows that ended without ever being established.
+    pub fn report(&mut self, mut f: impl FnMut(&Flow, Seen)) {
         self.entries.retain(|_, e| {
             if e.established && !(e.ended && e.reported) {
-                f(&e.flow);
+                let seen = if e.ended {
+                    Seen::Ended
+                } else if e.announced {
+                    Seen::Open
+                } else {
+                    Seen::New
+                };
+                f(&e.flow, seen);
                 e.reported = true;
+                e.announced = true;
             }
             !(e.ended && (e.reported || !e.established))
         });
@@ -240,7 +263,7 @@ impl Conntrack {
     }
 
     /// See [`FlowTable::report`].
-    pub fn report(&self, f: impl FnMut(&Flow)) {
+    pub fn report(&self, f: impl FnMut(&Flow, Seen)) {
         self.lock().report(f);
     }
 
@@ -548,7 +571,7 @@ mod tests {
 
     fn reported(t: &mut FlowTable) -> Vec<u16> {
         let mut out = Vec::new();
-        t.report(|f| out.push(f.client().port()));
+        t.report(|f, _| out.push(f.client().port()));
         out.sort_unstable();
         out
     }
@@ -619,7 +642,7 @@ mod tests {
             clients.push(c.local_addr().unwrap());
             drop(c);
             std::thread::sleep(std::time::Duration::from_millis(50));
-            ct.report(|f| {
+            ct.report(|f, _| {
                 if f.server().port() == port && clients.contains(&f.client()) {
                     seen = true;
                 }

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
 
-use crate::netlink::{DUMP_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN};
+use crate::netlink::{DUMP_REQUEST, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, for_each_message};
 use crate::parse::TcpSocket;
 
 /// `SOCK_DIAG_BY_FAMILY` (linux/sock_diag.h).
@@ -131,6 +131,79 @@ impl DiagSocket {
     }
 }
 
+impl DiagSocket {
+    /// The socket with exactly this four-tuple in the namespace, if there is one: a single hash
+    /// lookup in the kernel, not a walk of the table, for a connection conntrack just reported.
+    /// A listening socket that the kernel answers with (its lookup falls back to listeners) is
+    /// not the connection, so it counts as none.
+    pub(crate) fn lookup(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        buf: &mut Vec<u8>,
+    ) -> io::Result<Option<TcpSocket>> {
+        let mut req = [0u8; NLMSG_HDRLEN + REQ_LEN];
+        let family = match (local.ip(), remote.ip()) {
+            (IpAddr::V4(l), IpAddr::V4(r)) => {
+                req[28..32].copy_from_slice(&l.octets());
+                req[44..48].copy_from_slice(&r.octets());
+                AddressFamily::INET
+            }
+            (IpAddr::V6(l), IpAddr::V6(r)) => {
+                req[28..44].copy_from_slice(&l.octets());
+                req[44..60].copy_from_slice(&r.octets());
+                AddressFamily::INET6
+            }
+            _ => return Ok(None),
+        };
+        self.seq = self.seq.wrapping_add(1);
+        req[0..4].copy_from_slice(&((NLMSG_HDRLEN + REQ_LEN) as u32).to_ne_bytes());
+        req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        // NLM_F_REQUEST alone: one socket, not a dump.
+        req[6..8].copy_from_slice(&1u16.to_ne_bytes());
+        req[8..12].copy_from_slice(&self.seq.to_ne_bytes());
+        req[16] = family.as_raw() as u8;
+        req[17] = IPPROTO_TCP;
+        req[20..24].copy_from_slice(&u32::MAX.to_ne_bytes());
+        req[24..26].copy_from_slice(&local.port().to_be_bytes());
+        req[26..28].copy_from_slice(&remote.port().to_be_bytes());
+        // idiag_cookie = INET_DIAG_NOCOOKIE: any socket with the tuple.
+        req[64..72].copy_from_slice(&[0xff; 8]);
+        rustix::net::send(&self.fd, &req, SendFlags::empty())?;
+        if buf.len() < 8 * 1024 {
+            buf.resize(8 * 1024, 0);
+        }
+        let (n, _) = rustix::net::recv(&self.fd, &mut buf[..], RecvFlags::empty())?;
+        let mut found = None;
+        let mut errno = 0;
+        let seq = self.seq;
+        let whole = for_each_message(&buf[..n], |kind, s, payload| {
+            if s != seq {
+                return;
+            }
+            match kind {
+                SOCK_DIAG_BY_FAMILY => found = parse_diag_msg(payload),
+                NLMSG_ERROR => {
+                    errno = payload
+                        .get(..4)
+                        .map(|b| i32::from_ne_bytes(b.try_into().unwrap_or_default()))
+                        .unwrap_or(0);
+                }
+                _ => {}
+            }
+        });
+        if whole.is_err() {
+            return Err(io::Error::other("truncated sock_diag message"));
+        }
+        match errno {
+            0 => {}
+            e if -e == rustix::io::Errno::NOENT.raw_os_error() => return Ok(None),
+            e => return Err(io::Error::from_raw_os_error(-e)),
+        }
+        Ok(found.filter(|s| s.state != crate::parse::tcp_state::LISTEN && s.remote == remote))
+    }
+}
+
 /// Parses a `struct inet_diag_msg`. Ports are big-endian, addresses in network byte order,
 /// the inode in host order.
 pub(crate) fn parse_diag_msg(p: &[u8]) -> Option<TcpSocket> {
@@ -200,5 +273,31 @@ mod tests {
         })
         .unwrap();
         assert!(found, "listening socket on port {port} is in the dump");
+    }
+
+    #[test]
+    fn looks_up_one_connection_by_its_four_tuple() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let (c, s) = (client.local_addr().unwrap(), server.local_addr().unwrap());
+        let mut diag = DiagSocket::here().unwrap();
+        let mut buf = Vec::new();
+        let found = diag
+            .lookup(c, s, &mut buf)
+            .unwrap()
+            .expect("the client's socket");
+        assert_eq!((found.local, found.remote), (c, s));
+        assert_eq!(found.state, crate::parse::tcp_state::ESTABLISHED);
+        assert_ne!(found.inode, 0);
+        let back = diag
+            .lookup(s, c, &mut buf)
+            .unwrap()
+            .expect("the server's socket");
+        assert_eq!(back.local, s);
+        // A tuple nobody has: not the listener that shares the port.
+        let nobody: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(diag.lookup(s, nobody, &mut buf).unwrap(), None);
+        drop((client, server));
     }
 }

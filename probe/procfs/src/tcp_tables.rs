@@ -113,6 +113,8 @@ pub(crate) struct Tables {
     live: HashSet<u64>,
     netlink_buf: Vec<u8>,
     listening: HashSet<u16>,
+    /// The namespace an address was last found in by [`Tables::find`], tried first next time.
+    address_netns: HashMap<IpAddr, u64>,
 }
 
 impl Tables {
@@ -128,6 +130,7 @@ impl Tables {
             live: HashSet::new(),
             netlink_buf: Vec::new(),
             listening: HashSet::new(),
+            address_netns: HashMap::new(),
         }
     }
 
@@ -155,6 +158,93 @@ impl Tables {
             .map_or(&mut [], |n| &mut n.established[..])
     }
 
+    /// (local, remote) of every established connection in the tables, IPv4-mapped addresses
+    /// as IPv4.
+    pub(crate) fn tuples(&self) -> HashSet<(SocketAddr, SocketAddr)> {
+        let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+        self.namespaces
+            .values()
+            .flat_map(|n| n.established.iter())
+            .map(|s| (canonical(s.local), canonical(s.remote)))
+            .collect()
+    }
+
+    /// Finds the socket `local` -> `remote` (a connection conntrack reported that the cached
+    /// tables do not hold yet) by one exact sock_diag lookup per namespace, the namespace the
+    /// address was last seen in first, and adds it to that namespace's table so its owner is
+    /// searched for like any other. Loopback addresses are looked for in the probe's own
+    /// namespace only: that is the one whose loopback conntrack sees. Returns the number of
+    /// lookups made (for the caller's bound) and whether it was found.
+    pub(crate) fn find(
+        &mut self,
+        reader: &mut Reader,
+        groups: &BTreeMap<u64, Vec<u32>>,
+        local: SocketAddr,
+        remote: SocketAddr,
+        inbound: bool,
+        max_lookups: usize,
+    ) -> (usize, bool) {
+        let own = self.own_netns;
+        let candidates: Vec<u64> = if local.ip().is_loopback() {
+            own.into_iter().collect()
+        } else {
+            let hint = self.address_netns.get(&local.ip()).copied();
+            hint.into_iter()
+                .chain(groups.keys().copied().filter(|ns| Some(*ns) != hint))
+                .collect()
+        };
+        let mut lookups = 0;
+        for netns in candidates {
+            if lookups >= max_lookups {
+                break;
+            }
+            let Some(pids) = groups.get(&netns) else {
+                continue;
+            };
+            let Some(ns) = self.namespaces.get_mut(&netns) else {
+                continue;
+            };
+            open_diag(reader, ns, netns, own, pids);
+            let Some(diag) = ns.diag.as_mut() else {
+                continue;
+            };
+            lookups += 1;
+            match diag.lookup(local, remote, &mut self.netlink_buf) {
+                Ok(Some(sock)) if sock.state == tcp_state::ESTABLISHED => {
+                    if sock.inode != 0 {
+                        ns.live.push(sock.inode);
+                        self.live.insert(sock.inode);
+                    }
+                    ns.established.push(Sock {
+                        local: sock.local,
+                        remote: sock.remote,
+                        inode: sock.inode,
+                        inbound,
+                        ids: None,
+                    });
+                    self.address_netns.insert(local.ip(), netns);
+                    return (lookups, true);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(netns, error = %e, "sock_diag lookup failed"),
+            }
+        }
+        (lookups, false)
+    }
+
+    /// Drops from the cached tables the connections conntrack says have ended (`tuples` as
+    /// (local, remote) of either end): a table read before they closed still lists them.
+    pub(crate) fn forget(&mut self, tuples: &HashSet<(SocketAddr, SocketAddr)>) {
+        if tuples.is_empty() {
+            return;
+        }
+        let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+        for ns in self.namespaces.values_mut() {
+            ns.established
+                .retain(|s| !tuples.contains(&(canonical(s.local), canonical(s.remote))));
+        }
+    }
+
     /// Brings the cache in line with `groups` (the pids of each namespace): forgets namespaces
     /// without processes, and re-reads the tables whose counters moved while `budget` (CPU
     /// seconds) lasts, subtracting what re-reads cost.
@@ -166,6 +256,7 @@ impl Tables {
     ) -> RefreshStats {
         let before = self.namespaces.len();
         self.namespaces.retain(|ns, _| groups.contains_key(ns));
+        self.address_netns.retain(|_, ns| groups.contains_key(ns));
         let mut changed = self.namespaces.len() != before;
 
         let mut due: Vec<(Option<Instant>, u64, Option<TcpCounters>)> = Vec::new();

@@ -617,3 +617,29 @@ fn short_connections_between_ticks_are_reported_and_a_storm_summarised() {
         "server -> client edge invented"
     );
 }
+
+/// A connection opened while its namespace's table waits for CPU budget still gets its
+/// process at the next tick: conntrack names it, one exact sock_diag lookup finds its socket,
+/// and the owner scan (which has a floor of its own) finds the pid.
+#[test]
+fn owners_of_new_connections_are_found_without_a_table_reread() {
+    let mut config = ConnectionConfig::new(HOST);
+    config.cpu_share = 0.0;
+    let mut ticker = Ticker::new(config);
+    let first = ticker.tick();
+    assert!(first.flows.is_some(), "conntrack is not available");
+    let (_l, client, server) = loopback_pair(IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let scan = ticker.tick();
+    assert!(
+        scan.tables_stale >= 1,
+        "the table re-read waits: {}",
+        scan.tables_stale
+    );
+    assert!(
+        scan.sockets_found >= 2,
+        "both ends found: {}",
+        scan.sockets_found
+    );
+    check_pair(&scan, &client, &server);
+}
