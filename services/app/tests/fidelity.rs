@@ -168,3 +168,112 @@ async fn short_lived_http_between_ten_pairs_shows_every_edge_and_nothing_else() 
     )
     .await;
 }
+
+/// A server container with a published port, reached through the host's address: from another
+/// container (DNAT by the host, so the map must show container -> container, not an edge to the
+/// host or the Internet) and from a process on the host.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_published_port_maps_to_its_container_from_a_container_and_from_the_host() {
+    let stack = Stack::start().await;
+    let net = Network::create();
+    let gateway = docker(&[
+        "network",
+        "inspect",
+        "-f",
+        "{{(index .IPAM.Config 0).Gateway}}",
+        &net.0,
+    ]);
+    // Published on the network's gateway address only: reachable from its containers and from
+    // this host, nowhere else.
+    let server = Container::run_with(
+        "scope-fid-published",
+        &["--network", &net.0, "-p", &format!("{gateway}::80")],
+        &["httpd", "-f", "-p", "80", "-h", "/www"],
+    );
+    let port = docker(&["port", &server.name, "80/tcp"]);
+    let port = port
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(':').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!port.is_empty(), "published port of {}", server.name);
+    let script =
+        format!("while true; do wget -q -O /dev/null http://{gateway}:{port}/; sleep 1; done");
+    let client = Container::run_with(
+        "scope-fid-natclient",
+        &["--network", &net.0],
+        &["sh", "-c", &script],
+    );
+    let labels: BTreeSet<String> = [client.name.clone(), server.name.clone()].into();
+    let want = (client.name.clone(), server.name.clone());
+    eventually(
+        Duration::from_secs(30),
+        "the client -> server edge through the host's published port",
+        || async {
+            let topo = stack.get("/api/topology/containers").await;
+            edges_among(&topo, &labels).contains(&want).then_some(())
+        },
+    )
+    .await;
+    // Nothing of that traffic points at the Internet or back at the client.
+    let topo = stack.get("/api/topology/containers").await;
+    let client_id = topo["nodes"]
+        .as_object()
+        .and_then(|m| m.iter().find(|(_, n)| n["label"] == client.name.as_str()))
+        .map(|(id, _)| id.clone())
+        .expect("client node");
+    let out: Vec<&str> = topo["nodes"][&client_id]["adjacency"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        !out.iter().any(|id| id.contains("theinternet")),
+        "the NATed traffic went to the Internet: {out:?}"
+    );
+    assert!(
+        !edges_among(&topo, &labels).contains(&(server.name.clone(), client.name.clone())),
+        "server -> client edge invented"
+    );
+
+    // From a process on this host, one short connection a second to the same address.
+    let target = format!("{gateway}:{port}");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_flag = stop.clone();
+    let traffic = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        while !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok(mut s) = std::net::TcpStream::connect(&target) {
+                let _ = s.write_all(b"GET / HTTP/1.0\r\n\r\n");
+                let _ = s.read_to_end(&mut Vec::new());
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    let server_name = server.name.clone();
+    eventually(
+        Duration::from_secs(30),
+        "an edge from this host's processes to the server container",
+        || async {
+            // The host's processes are the "uncontained" node, shown on request.
+            let topo = stack.get("/api/topology/containers?pseudo=show").await;
+            let nodes = topo["nodes"].as_object()?;
+            let server_id = nodes
+                .iter()
+                .find(|(_, n)| n["label"] == server_name.as_str())
+                .map(|(id, _)| id.clone())?;
+            nodes
+                .iter()
+                .filter(|(id, _)| **id != server_id && id.as_str() != client_id)
+                .any(|(_, n)| {
+                    n["adjacency"]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(server_id.as_str())))
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    traffic.join().expect("traffic thread");
+}

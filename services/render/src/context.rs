@@ -137,9 +137,12 @@ pub(crate) struct IpIndex<'r> {
     scoped: FxHashMap<(&'r str, IpAddr), Option<u32>>,
     unscoped: FxHashMap<IpAddr, Option<u32>>,
     ports: FxHashMap<(IpAddr, u16), Option<u32>>,
+    /// Addresses of the hosts themselves (their interfaces, from `local_networks`), by (host
+    /// id, address): a connection from one with no known process is the host's.
+    host_addresses: FxHashMap<(&'r str, IpAddr), &'r str>,
 }
 
-impl IpIndex<'_> {
+impl<'r> IpIndex<'r> {
     /// The container an endpoint address belongs to. Scoped addresses are exact, so they are
     /// tried first; a match on a shared address stops the search rather than guessing.
     pub fn lookup(&self, scope: &str, ip: IpAddr, port: u16) -> Option<u32> {
@@ -150,6 +153,11 @@ impl IpIndex<'_> {
             return *hit;
         }
         self.ports.get(&(ip, port)).copied().flatten()
+    }
+
+    /// The host whose own address `ip` is, in the endpoint scope `scope` (a host id).
+    pub fn host_address(&self, scope: &str, ip: IpAddr) -> Option<&'r str> {
+        self.host_addresses.get(&(scope, ip)).copied()
     }
 }
 
@@ -392,6 +400,17 @@ impl<'r> Ctx<'r> {
 
     fn build_ip_index(&self) -> IpIndex<'r> {
         let mut idx = IpIndex::default();
+        for (&host, node) in &self.hosts {
+            // "172.17.0.1/16": the interface's own address, then its prefix.
+            for cidr in node.sets.get(keys::LOCAL_NETWORKS).into_iter().flatten() {
+                let addr = cidr.split('/').next().unwrap_or_default();
+                if let Ok(ip) = addr.parse::<IpAddr>()
+                    && !ip.is_loopback()
+                {
+                    idx.host_addresses.insert((host, ip), host);
+                }
+            }
+        }
         for (i, c) in self.containers.iter().enumerate() {
             let Some(n) = c.node else { continue };
             let i = i as u32;

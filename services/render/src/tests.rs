@@ -485,6 +485,43 @@ fn pidless_endpoints_are_attributed_to_containers_by_ip() {
 }
 
 #[test]
+fn pidless_endpoints_at_the_hosts_own_address_are_its_uncontained_processes() {
+    let mut r = Report::new(TS);
+    host(&mut r, "h1", &["172.17.0.1/16"]);
+    container(
+        &mut r,
+        "h1",
+        "web",
+        "web",
+        "web:1",
+        "running",
+        Some("172.17.0.2"),
+    );
+    // A short connection from a process on h1 to a port web publishes on the bridge address,
+    // DNATed to web: conntrack names the host's address and the container's, no pid.
+    endpoint(
+        &mut r,
+        ("h1", "172.17.0.1", 52988),
+        None,
+        &[("h1", "172.17.0.2", 80)],
+    );
+    endpoint(&mut r, ("h1", "172.17.0.2", 80), None, &[]);
+    let shown = opts(View::Containers, &[("pseudo", "show")]);
+    let g = render_ids(&r, View::Containers, &shown);
+    assert_eq!(g["pseudo:uncontained:h1"], v(&["web;<container>"]));
+    // Another host's address is not h1's.
+    let mut r2 = r.clone();
+    endpoint(
+        &mut r2,
+        ("h2", "172.17.0.1", 40000),
+        None,
+        &[("h1", "172.17.0.2", 80)],
+    );
+    let g = render_ids(&r2, View::Containers, &shown);
+    assert!(!g.contains_key("pseudo:uncontained:h2"), "{g:?}");
+}
+
+#[test]
 fn uncontained_pseudo_nodes() {
     let r = fixture();
     let g = render_ids(

@@ -203,13 +203,35 @@ fn containers<'r>(
             t
         })
         .collect();
+    let host_no: FxHashMap<&str, usize> = ctx
+        .host_ids
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (*h, i))
+        .collect();
+    let mut other_hosts: FxHashMap<&'r str, u32> = FxHashMap::default();
     connect(ctx, &mut g, |e, g| match e.class {
         EpClass::Process(i) => Some(proc_target[i as usize]),
         EpClass::Internet { inbound } => Some(g.internet(inbound)),
         // The address index is built on the first such endpoint: most reports have none.
-        EpClass::Local => e
-            .local()
-            .and_then(|(scope, ip, port)| ctx.ip_index().lookup(scope, ip, port)),
+        EpClass::Local => e.local().and_then(|(scope, ip, port)| {
+            let index = ctx.ip_index();
+            index.lookup(scope, ip, port).or_else(|| {
+                // Not a container's address but the host's own (a process on the host that
+                // connected, too briefly to be found, to a port a container publishes there):
+                // the host's uncontained processes.
+                let host = index.host_address(scope, ip)?;
+                let make = |g: &mut RenderedTopology<'r>| {
+                    let mut n = RNode::new(owned(NodeId::uncontained(host)), NodeKind::Uncontained);
+                    n.host = Some(host);
+                    g.push(n)
+                };
+                Some(match host_no.get(host) {
+                    Some(&no) => *uncontained[no].get_or_insert_with(|| make(g)),
+                    None => *other_hosts.entry(host).or_insert_with(|| make(g)),
+                })
+            })
+        }),
         EpClass::Unknown => None,
     });
     g.retain_exempt(exempt, |_, n| match n.kind {
