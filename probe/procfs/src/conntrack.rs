@@ -19,7 +19,8 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
@@ -252,10 +253,17 @@ impl Conntrack {
             &events,
             &rustix::net::netlink::SocketAddrNetlink::new(0, GROUPS),
         )?;
+        // Wake up now and then on a quiet host to see whether the collector is still there.
+        rustix::net::sockopt::set_socket_timeout(
+            &events,
+            rustix::net::sockopt::Timeout::Recv,
+            Some(IDLE_CHECK),
+        )?;
         let table = Arc::new(Mutex::new(FlowTable::new(max_flows)));
         // Subscribed first, dumped second: a flow that starts in between is in one or both.
         dump(&table)?;
-        let shared = Arc::clone(&table);
+        // Weak: the thread ends once the collector (the only strong owner) is gone.
+        let shared = Arc::downgrade(&table);
         std::thread::Builder::new()
             .name("scope-conntrack".into())
             .spawn(move || follow(&events, &shared))?;
@@ -326,12 +334,20 @@ fn dump(table: &Mutex<FlowTable>) -> io::Result<()> {
     Ok(())
 }
 
-/// The event loop of the conntrack thread: runs for the life of the probe.
-fn follow(fd: &OwnedFd, table: &Mutex<FlowTable>) {
+/// How often the conntrack thread of a quiet host checks that its collector still exists.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// The event loop of the conntrack thread: runs while the [`Conntrack`] it feeds exists.
+fn follow(fd: &OwnedFd, table: &Weak<Mutex<FlowTable>>) {
     let mut buf = vec![0u8; 256 * 1024];
     let mut batch = Vec::new();
     loop {
-        match rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()) {
+        let received = rustix::net::recv(fd, &mut buf[..], RecvFlags::empty());
+        let Some(table) = table.upgrade() else {
+            return;
+        };
+        let table = &*table;
+        match received {
             Ok((n, _)) => {
                 batch.clear();
                 // Events are whole datagrams: a truncated one is dropped, the rest kept.
@@ -352,7 +368,7 @@ fn follow(fd: &OwnedFd, table: &Mutex<FlowTable>) {
                     tracing::debug!(error = %e, "conntrack dump after overflow failed");
                 }
             }
-            Err(rustix::io::Errno::INTR) => {}
+            Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "conntrack events stopped; short connections are no longer seen");
                 return;
