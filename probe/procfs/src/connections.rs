@@ -268,6 +268,7 @@ impl ConnectionCollector {
             scan.conntrack = Some(ct.stats());
         }
         self.emit(now, is_host_local, &flows, &mut scan);
+        self.tables.drop_reported_once();
         Ok(scan)
     }
 

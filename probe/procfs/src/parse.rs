@@ -82,8 +82,29 @@ pub mod tcp_state {
     pub const ESTABLISHED: u8 = 0x01;
     /// `TCP_SYN_SENT`.
     pub const SYN_SENT: u8 = 0x02;
+    /// `TCP_FIN_WAIT1`.
+    pub const FIN_WAIT1: u8 = 0x04;
+    /// `TCP_FIN_WAIT2`.
+    pub const FIN_WAIT2: u8 = 0x05;
+    /// `TCP_TIME_WAIT`.
+    pub const TIME_WAIT: u8 = 0x06;
+    /// `TCP_CLOSE_WAIT`.
+    pub const CLOSE_WAIT: u8 = 0x08;
+    /// `TCP_LAST_ACK`.
+    pub const LAST_ACK: u8 = 0x09;
     /// `TCP_LISTEN`.
     pub const LISTEN: u8 = 0x0A;
+    /// `TCP_CLOSING`.
+    pub const CLOSING: u8 = 0x0B;
+
+    /// Whether a socket in `state` is a connection that is still open at least one way
+    /// (established, or closing but not yet in TIME_WAIT).
+    pub fn is_connected(state: u8) -> bool {
+        matches!(
+            state,
+            ESTABLISHED | FIN_WAIT1 | FIN_WAIT2 | CLOSE_WAIT | LAST_ACK | CLOSING
+        )
+    }
 }
 
 /// One line of `/proc/net/tcp` or `/proc/net/tcp6`.

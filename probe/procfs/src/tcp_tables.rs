@@ -21,9 +21,19 @@ use crate::read::{Reader, is_vanished};
 
 /// A table is re-read at least this often even if its namespace's counters did not move.
 const MAX_TABLE_AGE: Duration = Duration::from_secs(60);
-/// The socket states kept: established ones are reported, listening ones decide direction,
-/// and connecting ones let the owner cache learn sockets before they are established.
-const STATES: u32 = 1 << tcp_state::ESTABLISHED | 1 << tcp_state::SYN_SENT | 1 << tcp_state::LISTEN;
+/// The socket states kept: connected ones (established or closing) are reported, listening
+/// ones decide direction, connecting ones let the owner cache learn sockets before they are
+/// established, and TIME_WAIT ones are connections that ended in the last minute, reported
+/// once (see [`Sock::once`]).
+const STATES: u32 = 1 << tcp_state::ESTABLISHED
+    | 1 << tcp_state::SYN_SENT
+    | 1 << tcp_state::LISTEN
+    | 1 << tcp_state::FIN_WAIT1
+    | 1 << tcp_state::FIN_WAIT2
+    | 1 << tcp_state::TIME_WAIT
+    | 1 << tcp_state::CLOSE_WAIT
+    | 1 << tcp_state::LAST_ACK
+    | 1 << tcp_state::CLOSING;
 /// Initial buffer for the proc TCP tables, so they rarely need a second, growing pass.
 const TABLE_BUFFER: usize = 256 * 1024;
 
@@ -35,6 +45,10 @@ pub(crate) struct Sock {
     pub(crate) inode: u64,
     /// The local port is listened on in the namespace: the remote end connected to us.
     pub(crate) inbound: bool,
+    /// A connection that already ended (TIME_WAIT, first seen by the last read): reported by
+    /// one tick, then dropped, so an HTTP request of a millisecond that the read caught in
+    /// TIME_WAIT is on the map without staying there for the minute TIME_WAIT lasts.
+    pub(crate) once: bool,
     /// The endpoint ids as last built, with the scopes they were built for: formatting ids is
     /// a good part of emitting, and a cached table emits the same ones every tick.
     ids: Option<(AddressScope, AddressScope, NodeId, NodeId)>,
@@ -92,6 +106,8 @@ struct Namespace {
     established: Vec<Sock>,
     /// Inodes of every kept socket, for the owner cache.
     live: Vec<u64>,
+    /// (local, remote) of the TIME_WAIT sockets of the last read: those already reported.
+    time_wait: HashSet<(SocketAddr, SocketAddr)>,
 }
 
 /// What one [`Tables::refresh`] did.
@@ -220,6 +236,7 @@ impl Tables {
                         remote: sock.remote,
                         inode: sock.inode,
                         inbound,
+                        once: false,
                         ids: None,
                     });
                     self.address_netns.insert(local.ip(), netns);
@@ -230,6 +247,15 @@ impl Tables {
             }
         }
         (lookups, false)
+    }
+
+    /// Drops the ended connections (TIME_WAIT) that a tick has now reported.
+    pub(crate) fn drop_reported_once(&mut self) {
+        for ns in self.namespaces.values_mut() {
+            if ns.established.iter().any(|s| s.once) {
+                ns.established.retain(|s| !s.once);
+            }
+        }
     }
 
     /// Drops from the cached tables the connections conntrack says have ended (`tuples` as
@@ -343,20 +369,30 @@ impl Tables {
         );
         ns.established.clear();
         ns.live.clear();
+        let mut time_wait = HashSet::new();
         for s in &socks {
             if s.inode != 0 {
                 ns.live.push(s.inode);
             }
-            if s.state == tcp_state::ESTABLISHED {
+            let once = s.state == tcp_state::TIME_WAIT;
+            if once {
+                time_wait.insert((s.local, s.remote));
+                if ns.time_wait.contains(&(s.local, s.remote)) {
+                    continue;
+                }
+            }
+            if once || tcp_state::is_connected(s.state) {
                 ns.established.push(Sock {
                     local: s.local,
                     remote: s.remote,
                     inode: s.inode,
                     inbound: is_inbound(&self.listening, s.local.port(), s.remote.port()),
+                    once,
                     ids: None,
                 });
             }
         }
+        ns.time_wait = time_wait;
         Some(via_netlink)
     }
 }
@@ -454,17 +490,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_filter_keeps_established_listen_and_connecting() {
+    fn table_filter_keeps_connections_listeners_connecting_and_closing() {
         let table = b"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 0
    1: 0100007F:1F90 0100007F:D431 01 00000000:00000000 00:00000000 00000000  1000        0 2 1 0
    2: 0100007F:D432 0100007F:1F90 02 00000000:00000000 00:00000000 00000000  1000        0 3 1 0
    3: 0100007F:D433 0100007F:1F90 06 00000000:00000000 00:00000000 00000000  1000        0 0 1 0
+   4: 0100007F:D434 0100007F:1F90 08 00000000:00000000 00:00000000 00000000  1000        0 5 1 0
+   5: 0100007F:D435 0100007F:1F90 07 00000000:00000000 00:00000000 00000000  1000        0 6 1 0
 ";
         let mut out = Vec::new();
         parse_table(table, &mut out);
         let inodes: Vec<u64> = out.iter().map(|s| s.inode).collect();
-        assert_eq!(inodes, [1, 2, 3]);
+        // TIME_WAIT (inode 0) and CLOSE_WAIT kept; CLOSE (a socket with no connection) not.
+        assert_eq!(inodes, [1, 2, 3, 0, 5]);
     }
 
     #[test]
@@ -474,6 +513,7 @@ mod tests {
             remote: "[::ffff:10.0.0.9]:443".parse().unwrap(),
             inode: 1,
             inbound: false,
+            once: false,
             ids: None,
         };
         let mut scopes = HashMap::new();
@@ -490,6 +530,7 @@ mod tests {
             remote: "127.0.0.1:40000".parse().unwrap(),
             inode: 2,
             inbound: true,
+            once: false,
             ids: None,
         };
         let (local, remote) = lo.ids("h", &mut scopes, 7, &bridge);

@@ -643,3 +643,40 @@ fn owners_of_new_connections_are_found_without_a_table_reread() {
     );
     check_pair(&scan, &client, &server);
 }
+
+/// Without conntrack, a connection that opened and closed between two ticks is still seen
+/// when the table read finds it in TIME_WAIT: reported by one tick, then gone, though TIME_WAIT
+/// lasts a minute.
+#[test]
+fn time_wait_sockets_report_an_ended_connection_once() {
+    let mut config = ConnectionConfig::new(HOST);
+    config.cpu_share = 1.0;
+    config.conntrack = false;
+    let mut ticker = Ticker::new(config);
+    ticker.tick();
+    let (_l, client, server) = loopback_pair(IpAddr::V4(Ipv4Addr::LOCALHOST)).unwrap();
+    let (c, s) = (client.local_addr().unwrap(), server.local_addr().unwrap());
+    // The client closes first, so its end goes to TIME_WAIT.
+    drop(client);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    drop(server);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let edge = |scan: &ConnectionScan| {
+        let scope = ids::loopback_scope(HOST, own_netns());
+        let client_id = NodeId::endpoint(&scope, c.ip(), c.port());
+        let server_id = NodeId::endpoint(&scope, s.ip(), s.port());
+        scan.nodes
+            .iter()
+            .any(|n| n.id == client_id && n.adjacency.contains(&server_id))
+    };
+    let scan = ticker.tick();
+    assert!(
+        edge(&scan),
+        "the ended connection, client -> server, from TIME_WAIT"
+    );
+    let scan = ticker.tick();
+    assert!(
+        !edge(&scan),
+        "reported once, not for the minute of TIME_WAIT"
+    );
+}
