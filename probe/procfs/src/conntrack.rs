@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::fd::OwnedFd;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
@@ -149,8 +149,15 @@ pub struct FlowStats {
 pub struct FlowTable {
     max_flows: usize,
     entries: HashMap<u32, Entry>,
+    /// Flows reported as ended and forgotten, with when: conntrack still sends events for
+    /// them (TIME_WAIT, then destroy two minutes later), which must not bring them back.
+    forgotten: HashMap<u32, Instant>,
     stats: FlowStats,
 }
+
+/// How long conntrack may still speak of a flow after it closed: its TIME_WAIT timeout
+/// (`nf_conntrack_tcp_timeout_time_wait`, 120 s), plus slack.
+const FORGET_AFTER: Duration = Duration::from_secs(150);
 
 impl FlowTable {
     /// An empty table holding at most `max_flows`.
@@ -158,6 +165,7 @@ impl FlowTable {
         FlowTable {
             max_flows,
             entries: HashMap::new(),
+            forgotten: HashMap::new(),
             stats: FlowStats::default(),
         }
     }
@@ -184,8 +192,12 @@ impl FlowTable {
                 }
             }
             None if event == Event::Destroy && !established => {}
+            // The close of a flow already reported ended; a flow in an opening state under the
+            // same id is a new connection, and is taken.
+            None if ending && self.forgotten.contains_key(&id) => {}
             None if full => self.stats.dropped += 1,
             None => {
+                self.forgotten.remove(&id);
                 self.entries.insert(
                     id,
                     Entry {
@@ -205,7 +217,12 @@ impl FlowTable {
     /// ended, or neither. Ended flows are forgotten after this call reported them once, and so
     /// are flows that ended without ever being established.
     pub fn report(&mut self, mut f: impl FnMut(&Flow, Seen)) {
-        self.entries.retain(|_, e| {
+        let now = Instant::now();
+        self.forgotten
+            .retain(|_, at| now.duration_since(*at) < FORGET_AFTER);
+        let forgotten = &mut self.forgotten;
+        let room = self.max_flows;
+        self.entries.retain(|id, e| {
             if e.established && !(e.ended && e.reported) {
                 let seen = if e.ended {
                     Seen::Ended
@@ -218,7 +235,12 @@ impl FlowTable {
                 e.reported = true;
                 e.announced = true;
             }
-            !(e.ended && (e.reported || !e.established))
+            let keep = !(e.ended && (e.reported || !e.established));
+            // Bounded like the table: past that, a late event may bring a flow back once.
+            if !keep && forgotten.len() < room {
+                forgotten.insert(*id, now);
+            }
+            keep
         });
         self.stats.flows = self.entries.len();
     }
@@ -618,6 +640,25 @@ mod tests {
         assert_eq!(reported(&mut t), Vec::<u16>::new());
         assert_eq!(t.stats().flows, 0);
         assert_eq!(t.stats().events, 9);
+    }
+
+    #[test]
+    fn late_events_of_a_forgotten_flow_do_not_bring_it_back() {
+        let mut t = FlowTable::new(100);
+        t.apply(1, flow(1), Event::Update(Some(TCP_ESTABLISHED)));
+        t.apply(1, flow(1), Event::Update(Some(TCP_FIN_WAIT)));
+        assert_eq!(reported(&mut t), [1]);
+        // The rest of the close, after the tick that reported it: TIME_WAIT, then destroy.
+        t.apply(1, flow(1), Event::Update(Some(TCP_TIME_WAIT)));
+        t.apply(1, flow(1), Event::Destroy);
+        assert_eq!(reported(&mut t), Vec::<u16>::new());
+        // A dump after an overflow lists it in TIME_WAIT: still not back.
+        t.apply(1, flow(1), Event::Update(Some(TCP_TIME_WAIT)));
+        assert_eq!(reported(&mut t), Vec::<u16>::new());
+        // A new connection that happens to get the same id is taken.
+        t.apply(1, flow(3), Event::Update(Some(1)));
+        t.apply(1, flow(3), Event::Update(Some(TCP_ESTABLISHED)));
+        assert_eq!(reported(&mut t), [3]);
     }
 
     #[test]
