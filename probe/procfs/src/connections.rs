@@ -23,13 +23,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use scope_report::{Kind, Millis, Node, NodeId, ids, keys};
+use scope_report::{Kind, Millis, Node, NodeId, keys};
 
 use crate::conntrack::{self, Conntrack, Flow, FlowStats, Seen};
 use crate::owners::{Allowance, SocketOwners};
 use crate::process::ProcessTable;
 use crate::read::Reader;
-use crate::tcp_tables::Tables;
+use crate::tcp_tables::{Tables, canonical, endpoint_id};
 use crate::{Error, ProcFs};
 
 pub use crate::owners::ResolveStats;
@@ -364,8 +364,9 @@ impl ConnectionCollector {
                     scan.truncated += 1;
                     continue;
                 }
-                let key = (canonical(sock.local), canonical(sock.remote));
-                let inbound = client_side.get(&key).map_or(sock.inbound, |client| !client);
+                let inbound = client_side
+                    .get(&sock.tuple())
+                    .map_or(sock.inbound, |client| !client);
                 let local = nodes
                     .entry(local_id.clone())
                     .or_insert_with(|| Node::new(local_id.clone(), Kind::Endpoint));
@@ -394,17 +395,16 @@ impl ConnectionCollector {
         let mut endpoints = Vec::with_capacity(flows.len());
         for f in flows {
             let (client, server) = (canonical(f.client()), canonical(f.server()));
+            // Conntrack's loopback flows are those of the probe's own namespace.
             let mut id = |addr: SocketAddr| {
-                let scope = match AddressScope::of(addr.ip(), is_host_local) {
-                    AddressScope::Loopback => self
-                        .loopback_scopes
-                        .entry(host_netns)
-                        .or_insert_with(|| ids::loopback_scope(&self.config.host_id, host_netns))
-                        .clone(),
-                    AddressScope::Host => self.config.host_id.clone(),
-                    AddressScope::Global => String::new(),
-                };
-                NodeId::endpoint(&scope, addr.ip(), addr.port())
+                let scope = AddressScope::of(addr.ip(), is_host_local);
+                endpoint_id(
+                    &self.config.host_id,
+                    &mut self.loopback_scopes,
+                    host_netns,
+                    scope,
+                    addr,
+                )
             };
             endpoints.push(((client.ip(), server), id(client), id(server)));
         }
@@ -464,12 +464,6 @@ impl ConnectionCollector {
         let groups = &self.groups;
         self.loopback_scopes.retain(|ns, _| groups.contains_key(ns));
     }
-}
-
-/// The address with an IPv4-mapped IPv6 address (a dual-stack socket's view of an IPv4 peer)
-/// as the IPv4 address, the way conntrack and endpoint ids have it.
-fn canonical(addr: SocketAddr) -> SocketAddr {
-    SocketAddr::new(addr.ip().to_canonical(), addr.port())
 }
 
 #[cfg(test)]

@@ -54,7 +54,50 @@ pub(crate) struct Sock {
     ids: Option<(AddressScope, AddressScope, NodeId, NodeId)>,
 }
 
+/// The endpoint id of `addr` (canonical) seen from namespace `netns` of host `host`: the one
+/// rule for socket-table and conntrack endpoints alike, so the same connection seen by both is
+/// the same pair of nodes.
+pub(crate) fn endpoint_id(
+    host: &str,
+    loopback_scopes: &mut HashMap<u64, String>,
+    netns: u64,
+    scope: AddressScope,
+    addr: SocketAddr,
+) -> NodeId {
+    let scope = match scope {
+        AddressScope::Loopback => loopback_scopes
+            .entry(netns)
+            .or_insert_with(|| ids::loopback_scope(host, netns))
+            .as_str(),
+        AddressScope::Host => host,
+        AddressScope::Global => "",
+    };
+    NodeId::endpoint(scope, addr.ip(), addr.port())
+}
+
+/// The address with an IPv4-mapped IPv6 address (a dual-stack socket's view of an IPv4 peer)
+/// as the IPv4 address, the way conntrack and endpoint ids have it.
+pub(crate) fn canonical(addr: SocketAddr) -> SocketAddr {
+    SocketAddr::new(addr.ip().to_canonical(), addr.port())
+}
+
 impl Sock {
+    fn new(local: SocketAddr, remote: SocketAddr, inode: u64, inbound: bool, once: bool) -> Sock {
+        Sock {
+            local,
+            remote,
+            inode,
+            inbound,
+            once,
+            ids: None,
+        }
+    }
+
+    /// (local, remote), canonical: how conntrack names either end of the connection.
+    pub(crate) fn tuple(&self) -> (SocketAddr, SocketAddr) {
+        (canonical(self.local), canonical(self.remote))
+    }
+
     /// Ids of the local and remote ends, rebuilt only when an address's scope changed (the
     /// caller's host-local networks can change).
     pub(crate) fn ids(
@@ -74,16 +117,14 @@ impl Sock {
         {
             return (local.clone(), remote.clone());
         }
-        let mut id = |scope: AddressScope, ip: IpAddr, port: u16| {
-            let scope = match scope {
-                AddressScope::Loopback => loopback_scopes
-                    .entry(netns)
-                    .or_insert_with(|| ids::loopback_scope(host, netns))
-                    .as_str(),
-                AddressScope::Host => host,
-                AddressScope::Global => "",
-            };
-            NodeId::endpoint(scope, ip, port)
+        let mut id = |scope, ip, port| {
+            endpoint_id(
+                host,
+                loopback_scopes,
+                netns,
+                scope,
+                SocketAddr::new(ip, port),
+            )
         };
         let local = id(local_scope, local_ip, self.local.port());
         let remote = id(remote_scope, remote_ip, self.remote.port());
@@ -177,11 +218,10 @@ impl Tables {
     /// (local, remote) of every established connection in the tables, IPv4-mapped addresses
     /// as IPv4.
     pub(crate) fn tuples(&self) -> HashSet<(SocketAddr, SocketAddr)> {
-        let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
         self.namespaces
             .values()
             .flat_map(|n| n.established.iter())
-            .map(|s| (canonical(s.local), canonical(s.remote)))
+            .map(Sock::tuple)
             .collect()
     }
 
@@ -231,14 +271,13 @@ impl Tables {
                         ns.live.push(sock.inode);
                         self.live.insert(sock.inode);
                     }
-                    ns.established.push(Sock {
-                        local: sock.local,
-                        remote: sock.remote,
-                        inode: sock.inode,
+                    ns.established.push(Sock::new(
+                        sock.local,
+                        sock.remote,
+                        sock.inode,
                         inbound,
-                        once: false,
-                        ids: None,
-                    });
+                        false,
+                    ));
                     self.address_netns.insert(local.ip(), netns);
                     return (lookups, true);
                 }
@@ -264,10 +303,8 @@ impl Tables {
         if tuples.is_empty() {
             return;
         }
-        let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
         for ns in self.namespaces.values_mut() {
-            ns.established
-                .retain(|s| !tuples.contains(&(canonical(s.local), canonical(s.remote))));
+            ns.established.retain(|s| !tuples.contains(&s.tuple()));
         }
     }
 
@@ -382,14 +419,9 @@ impl Tables {
                 }
             }
             if once || tcp_state::is_connected(s.state) {
-                ns.established.push(Sock {
-                    local: s.local,
-                    remote: s.remote,
-                    inode: s.inode,
-                    inbound: is_inbound(&self.listening, s.local.port(), s.remote.port()),
-                    once,
-                    ids: None,
-                });
+                let inbound = is_inbound(&self.listening, s.local.port(), s.remote.port());
+                ns.established
+                    .push(Sock::new(s.local, s.remote, s.inode, inbound, once));
             }
         }
         ns.time_wait = time_wait;

@@ -66,9 +66,10 @@ async fn a_started_container_appears_and_a_stopped_one_goes() {
     assert_eq!(status, 404);
 }
 
-/// A server container whose CGI answer takes 20 s, so each request holds a TCP connection open
-/// long enough for the probe to see it established and find which processes own it (the probe
-/// caps the CPU it spends finding socket owners, so very short connections may go unattributed).
+/// A server container whose CGI answer takes 20 s: the long-lived connection case, where the
+/// processes on both ends live long enough to be scanned and must carry their pids. Ordinary
+/// short requests are `tests/fidelity.rs`; the pids of processes that live a few milliseconds
+/// (wget) need the eBPF collector, which the probe does not have yet.
 fn slow_server() -> Container {
     Container::run(
         "scope-e2e-server",
